@@ -1,26 +1,86 @@
-"""PLACEHOLDER codec with the final interface (stores data as-is). Being replaced."""
+"""The step loop shared by encoder and decoder.
+
+A block is coded in `steps` steps; step t codes byte t of every lane, bit by bit, most significant
+first.  Per bit the predictor gives P(bit = 1) for every lane, the bit is coded (encoder: taken
+from the data; decoder: decoded, one range-coder call for all lanes), and the predictor learns
+from it.  Encoder and decoder run exactly this loop, so their models stay identical; the encoder
+only differs in where the bits come from, and hands all probabilities to the range coder in a
+few large calls at the end.  All model state carries over from one block to the next.
+"""
+import numpy as np
+
+from .coder import BitDecoder, encode_bits
 from .errors import CmzipError
-from .levels import check_level
+from .levels import check_level, lanes_for, level_config
+from .models.history import History
+from .predictor import Predictor
 
 
 class Codec:
-    """Stateful models for one stream: consecutive blocks share (carry over) all model state."""
+    """Stateful models for one stream: consecutive blocks share all model state."""
 
     def __init__(self, level):
         self.level = check_level(level)
+        self.config = level_config(level)
+        self.predictor = None
 
     def lanes_for(self, n):
         """Deterministic lane count for a block of n bytes at this level."""
-        return max(1, min(64, n // 1024))
+        return lanes_for(n, self.level)
 
     def encode_block(self, data):
         """Code one block; returns (lanes, payload bytes)."""
-        return self.lanes_for(len(data)), bytes(data)
+        n = len(data)
+        lanes = self.lanes_for(n)
+        source = np.append(np.frombuffer(bytes(data), dtype=np.uint8), np.uint8(0))
+        hist = History(n, lanes)
+        probs = np.zeros((hist.steps, 8, lanes), dtype=np.uint16)
+        bytes_ = np.zeros((hist.steps, lanes), dtype=np.int64)
+
+        def next_byte(t):
+            bytes_[t] = source[np.where(hist.active, hist.pos, n)]    # inactive lanes: padding 0
+            byte = bytes_[t]
+            return lambda p, bitpos: _store(probs[t, bitpos], p, (byte >> (7 - bitpos)) & 1)
+
+        self._run(hist, next_byte)
+        bits = (bytes_[:, None, :] >> np.arange(7, -1, -1)[None, :, None]) & 1
+        coded = np.arange(hist.steps)[:, None, None] < hist.lengths[None, None, :]
+        coded = np.broadcast_to(coded, probs.shape)
+        return lanes, encode_bits(bits[coded], probs[coded])
 
     def decode_block(self, payload, n, lanes):
         """Decode one block of n bytes coded with `lanes` lanes. Raises CmzipError if damaged."""
         if lanes != self.lanes_for(n):
-            raise CmzipError("corrupt block: lane count does not match block size")
-        if len(payload) != n:
-            raise CmzipError("corrupt block payload")
-        return bytes(payload)
+            raise CmzipError("corrupt data: lane count does not match the block size")
+        decoder = BitDecoder(payload)
+        hist = History(n, lanes)
+
+        def decode_bit(p, bitpos):
+            if hist.active.all():
+                return decoder.get(p)
+            bits = np.zeros(lanes, dtype=np.int64)               # inactive lanes: padding 0
+            bits[hist.active] = decoder.get(p[hist.active])
+            return bits
+
+        self._run(hist, lambda t: decode_bit)
+        return hist.buf[:len(hist.buf) - 1].tobytes()
+
+    def _run(self, hist, bit_source_for_step):
+        if self.predictor is None:          # tables are sized by the stream's first block
+            self.predictor = Predictor(self.config, len(hist.buf) - 1)
+        predictor = self.predictor
+        predictor.start_block(hist)
+        for t in range(hist.steps):
+            code_bit = bit_source_for_step(t)
+            predictor.start_byte()
+            c0 = np.ones(hist.lanes, dtype=np.int64)
+            for bitpos in range(8):
+                bits = code_bit(predictor.predict(c0, bitpos), bitpos)
+                predictor.update(bits)
+                c0 = (c0 << 1) | bits
+            hist.push((c0 - 256).astype(np.uint8))
+
+
+def _store(slot, p, bits):
+    slot[:] = p
+    return bits

@@ -1,0 +1,4 @@
+"""`python -m cmzip` runs the cmzip command line."""
+from .cli import main
+
+main()

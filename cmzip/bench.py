@@ -1,0 +1,728 @@
+"""`cmzip bench`: bits per byte, speed and peak memory of cmzip and of baselines, measured in
+one run on the same files.
+
+How each figure is measured (so that a reader can judge it):
+
+- bits per byte (bpb) = 8 * compressed / original, per file; the total is
+  8 * sum(compressed) / sum(original) and the mean is the plain mean of the per-file values.
+- cmzip: every compress and every decompress runs in a fresh child process (the same Python,
+  with the parent's sys.path, so it imports the same cmzip). The child times the
+  `cmzip.compress(data, level=L)` or `cmzip.decompress(blob)` call alone (not interpreter
+  start-up, imports or file I/O; anything cmzip imports lazily inside the call is included)
+  and reports its peak resident memory (ru_maxrss: the whole process, interpreter and imported
+  libraries included). Children get OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS=1
+  unless the caller set them: on small machines BLAS threads fighting over the cores made small
+  products ten times slower.
+- zlib 9, bz2 9, lzma 9e (preset 9 | PRESET_EXTREME, .xz container): stdlib calls timed in this
+  process; no memory figure.
+- `--external "CMD ARGS"`: run as a filter, stdin to stdout; decompression runs the same
+  command with `-d` appended (gzip, bzip2, xz, zstd and brotli all accept that). Times are wall
+  times including process start; no memory figure.
+- KB/s uses KB = 1000 bytes; with --repeat N the median time of N runs is used.
+- Every compressed output is decompressed and compared with the original; a mismatch, a crash
+  or (for cmzip) different output from repeated runs is an error: it is reported loudly and
+  `cmzip bench` exits with status 1.
+
+Only the standard library and click are imported at module level, so that `cmzip --help`
+stays fast; the codec is only imported in the child processes.
+"""
+import bz2
+import importlib.util
+import json
+import lzma
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import click
+
+from . import corpora
+
+RESULT_FORMAT = 1
+KB = 1000
+MIB = 1 << 20
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+DEFAULT_INPUTS = ("calgary",)
+# The module benchmarked as cmzip: anything with compress(data, level=L) and decompress(blob).
+# The tests point it at a fast stand-in.
+CODEC_MODULE = "cmzip"
+PLOT_MAX_BPB = 9  # the plot's y axis: 8 is "no compression"; higher bars are clipped
+
+
+class BenchError(Exception):
+    """The benchmark cannot run as asked (an input that does not exist, a bad level)."""
+
+
+class BenchWarning(UserWarning):
+    """Something the user should know, but the benchmark goes on (a corpus that differs from
+    the manifest, an external compressor that is not installed)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True)
+class BenchFile:
+    label: str  # how the file is named in tables: "calgary/book1", "mydir/a.bin", "x.txt"
+    path: Path
+
+
+def collect_inputs(args):
+    """The files to benchmark, and a verification report per corpus named.
+
+    An argument that exists on disk is a file, or a directory (its regular files, sorted by
+    name); otherwise it must be a corpus name, found and verified with cmzip.corpora (a corpus
+    that differs from the manifest gives a BenchWarning; its missing files are left out).
+    """
+    files, reports = [], []
+    for arg in args:
+        path = Path(arg)
+        if path.is_file():
+            files.append(BenchFile(str(arg), path))
+        elif path.is_dir():
+            members = sorted(p for p in path.iterdir() if p.is_file())
+            files += [BenchFile(f"{path.name}/{p.name}", p) for p in members]
+        elif arg in corpora.corpus_names():
+            files += _corpus_inputs(arg, reports)
+        else:
+            raise BenchError(f"{arg}: no such file or directory, and not a corpus name "
+                             f"({', '.join(corpora.corpus_names())})")
+    return files, reports
+
+
+def _corpus_inputs(name, reports):
+    try:
+        report = corpora.verify_corpus(name)
+    except corpora.CorpusError as error:
+        raise BenchError(str(error)) from None
+    reports.append(report)
+    if not report.ok:
+        warnings.warn(report.describe(), BenchWarning, stacklevel=3)
+    paths = corpora.corpus_paths(name, report.directory, verify=False)
+    return [BenchFile(f"{name}/{p.name}", p) for p in paths if p.is_file()]
+
+
+def parse_levels(text):
+    """"1,5,9" or "1-3,9" -> [1, 5, 9] / [1, 2, 3, 9]; each checked by cmzip.levels."""
+    from .levels import check_level  # lazy: keep `cmzip --help` free of codec imports
+    levels = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        try:
+            numbers = range(int(low), int(high if dash else low) + 1)
+        except ValueError:
+            raise BenchError(f"bad level list {text!r}: expected e.g. 1,5,9 or 1-3") from None
+        for level in numbers:
+            try:
+                check_level(level)
+            except ValueError as error:
+                raise BenchError(str(error)) from None
+            if level not in levels:
+                levels.append(level)
+    if not levels:
+        raise BenchError(f"bad level list {text!r}: no levels")
+    return levels
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring one compressor on one file. Every measure() returns the same dict:
+# compressed, bpb, {compress,decompress}_{seconds,kbps,peak_rss_bytes}, round_trip, error.
+
+
+def _figures(original_size, compressed_size, compress_seconds, decompress_seconds,
+             compress_peak=None, decompress_peak=None, round_trip=True, error=None):
+    return {
+        "compressed": compressed_size,
+        "bpb": 8 * compressed_size / original_size if original_size else None,
+        "compress_seconds": compress_seconds,
+        "decompress_seconds": decompress_seconds,
+        "compress_kbps": _kbps(original_size, compress_seconds),
+        "decompress_kbps": _kbps(original_size, decompress_seconds),
+        "compress_peak_rss_bytes": compress_peak,
+        "decompress_peak_rss_bytes": decompress_peak,
+        "round_trip": round_trip,
+        "error": error,
+    }
+
+
+def _failed(error):
+    return _figures(0, None, None, None, round_trip=False, error=error)
+
+
+def _kbps(size, seconds):
+    """Speed in KB/s; None when there is nothing to measure (an empty file, no time)."""
+    return size / KB / seconds if size and seconds else None
+
+
+def _check_round_trip(original, restored):
+    if restored == original:
+        return None
+    return (f"ROUND TRIP MISMATCH: decompressed {len(restored)} bytes differ from the "
+            f"{len(original)} original bytes")
+
+
+class StdlibCompressor:
+    """A baseline from the standard library, timed in this process."""
+    kind = "stdlib"
+
+    def __init__(self, name, compress, decompress):
+        self.name, self._compress, self._decompress = name, compress, decompress
+
+    def describe(self):
+        return {"name": self.name, "kind": self.kind}
+
+    def measure(self, path, data, repeat, workdir):
+        blob, compress_seconds = _median_time(self._compress, data, repeat)
+        restored, decompress_seconds = _median_time(self._decompress, blob, repeat)
+        error = _check_round_trip(data, restored)
+        return _figures(len(data), len(blob), compress_seconds, decompress_seconds,
+                        round_trip=error is None, error=error)
+
+
+def _median_time(function, argument, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        output = function(argument)
+        times.append(time.perf_counter() - start)
+    return output, statistics.median(times)
+
+
+STDLIB_BASELINES = (
+    StdlibCompressor("zlib 9", lambda data: zlib.compress(data, 9), zlib.decompress),
+    StdlibCompressor("bz2 9", lambda data: bz2.compress(data, 9), bz2.decompress),
+    StdlibCompressor("lzma 9e", lambda data: lzma.compress(data, preset=9 | lzma.PRESET_EXTREME),
+                     lzma.decompress),
+)
+
+
+class ExternalCommand:
+    """An external compressor used as a filter; `CMD ARGS -d` decompresses."""
+    kind = "external"
+
+    def __init__(self, command):
+        self.name = command
+        self.argv = shlex.split(command)
+        if not self.argv:
+            raise BenchError("--external needs a command, e.g. --external \"xz -9e\"")
+
+    def describe(self):
+        return {"name": self.name, "kind": self.kind, "command": self.argv,
+                "executable": shutil.which(self.argv[0])}
+
+    def available(self):
+        return shutil.which(self.argv[0]) is not None
+
+    def measure(self, path, data, repeat, workdir):
+        try:
+            blob, compress_seconds = _median_time(lambda d: self._filter(self.argv, d), data, repeat)
+            restored, decompress_seconds = _median_time(
+                lambda b: self._filter(self.argv + ["-d"], b), blob, repeat)
+        except (OSError, RuntimeError) as error:
+            return _failed(str(error))
+        error = _check_round_trip(data, restored)
+        return _figures(len(data), len(blob), compress_seconds, decompress_seconds,
+                        round_trip=error is None, error=error)
+
+    @staticmethod
+    def _filter(argv, data):
+        done = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            message = done.stderr.decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"`{shlex.join(argv)}` exited with status {done.returncode}"
+                               + (f": {message[-1]}" if message else ""))
+        return done.stdout
+
+
+# The program a child process runs: one compress or decompress call of the codec module,
+# timed alone; prints its figures as one JSON line. argv: sys.path (JSON), operation,
+# codec module, level, input file, output file.
+CHILD_PROGRAM = r"""
+import importlib, json, sys, time
+sys.path[:] = json.loads(sys.argv[1])
+operation, module_name, level, source, target = sys.argv[2:7]
+codec = importlib.import_module(module_name)
+with open(source, "rb") as f:
+    data = f.read()
+start = time.perf_counter()
+if operation == "compress":
+    output = codec.compress(data, level=int(level))
+else:
+    output = codec.decompress(data)
+seconds = time.perf_counter() - start
+with open(target, "wb") as f:
+    f.write(output)
+try:
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+except ImportError:  # not on Windows
+    peak = None
+print(json.dumps({"seconds": seconds, "peak_rss": peak, "module_file": codec.__file__}))
+"""
+
+
+def child_environment():
+    """The parent's environment, with one BLAS/OpenMP thread unless the caller chose."""
+    env = dict(os.environ)
+    for variable in THREAD_VARIABLES:
+        env.setdefault(variable, "1")
+    return env
+
+
+class CmzipLevel:
+    """cmzip at one level, through `<codec>.compress(data, level=L)` / `<codec>.decompress(blob)`,
+    each call in a fresh child process; `codec` names the module (see CODEC_MODULE)."""
+    kind = "cmzip"
+
+    def __init__(self, level, codec):
+        self.level, self.codec = level, codec
+        self.name = f"cmzip L{level}"
+
+    def describe(self):
+        return {"name": self.name, "kind": self.kind, "level": self.level, "codec": self.codec}
+
+    def measure(self, path, data, repeat, workdir):
+        blob_path, restored_path = workdir / "compressed", workdir / "restored"
+        try:
+            compress_runs, blobs = [], []
+            for _ in range(repeat):
+                compress_runs.append(self._child("compress", path, blob_path))
+                blobs.append(blob_path.read_bytes())
+            if any(blob != blobs[0] for blob in blobs):
+                return _failed("NOT DETERMINISTIC: repeated compression gave different bytes")
+            decompress_runs = [self._child("decompress", blob_path, restored_path)
+                               for _ in range(repeat)]
+        except RuntimeError as error:
+            return _failed(str(error))
+        error = _check_round_trip(data, restored_path.read_bytes())
+        return _figures(
+            len(data), len(blobs[0]),
+            statistics.median(run["seconds"] for run in compress_runs),
+            statistics.median(run["seconds"] for run in decompress_runs),
+            _peak_bytes(compress_runs), _peak_bytes(decompress_runs),
+            round_trip=error is None, error=error)
+
+    def _child(self, operation, source, target):
+        parent_path = [entry or os.getcwd() for entry in sys.path]
+        argv = [sys.executable, "-c", CHILD_PROGRAM, json.dumps(parent_path), operation,
+                self.codec, str(self.level), str(source), str(target)]
+        done = subprocess.run(argv, env=child_environment(), capture_output=True, text=True)
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines()
+            raise RuntimeError(f"{self.name} {operation} failed"
+                               + (f": {lines[-1]}" if lines else f" (status {done.returncode})"))
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        self._check_same_module(run["module_file"])
+        return run
+
+    def _check_same_module(self, child_file):
+        spec = importlib.util.find_spec(self.codec)
+        if spec is None or Path(spec.origin).resolve() != Path(child_file).resolve():
+            raise RuntimeError(f"the child process imported {self.codec} from {child_file}, "
+                               f"not from {spec.origin if spec else '(nowhere)'}")
+
+
+def _peak_bytes(runs):
+    """The highest ru_maxrss of the runs, in bytes (Linux reports KiB, macOS bytes)."""
+    peaks = [run["peak_rss"] for run in runs if run["peak_rss"] is not None]
+    if not peaks:
+        return None
+    return max(peaks) * (1 if sys.platform == "darwin" else 1024)
+
+
+def build_compressors(levels, externals=(), baselines=True):
+    """The compressors of one run, in column order: cmzip levels, stdlib baselines, externals.
+
+    Returns (compressors, skipped); skipped lists externals not found on PATH, each with a
+    BenchWarning. This is where `--ablate` and `--predictors` will add their cmzip variants
+    (a level with one predictor removed or overridden), each as one more column.
+    """
+    compressors = [CmzipLevel(level, CODEC_MODULE) for level in levels]
+    if baselines:
+        compressors += STDLIB_BASELINES
+    skipped = []
+    for command in externals:
+        external = ExternalCommand(command)
+        if external.available():
+            compressors.append(external)
+        else:
+            warnings.warn(f"--external {command!r}: {external.argv[0]} not found on PATH; skipped",
+                          BenchWarning, stacklevel=2)
+            skipped.append({"name": command, "reason": f"{external.argv[0]} not found on PATH"})
+    return compressors, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+def default_level():
+    from .levels import DEFAULT_LEVEL  # lazy, like parse_levels
+    return DEFAULT_LEVEL
+
+
+def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progress=None):
+    """Benchmark every file of `paths` (files, directories, corpus names) and return every
+    figure as a JSON-ready dict (see the module docstring for how each is measured).
+
+    levels: cmzip levels (default: the default level). externals: command strings such as
+    "xz -9e". progress: called as progress(files_done, files_total, text, file_finished).
+    Problems that do not stop the run (a corpus differing from its manifest, a missing
+    external) are issued as BenchWarning; failures are in the result (see `failures`).
+    """
+    if repeat < 1:
+        raise BenchError(f"repeat must be at least 1, got {repeat}")
+    levels = list(levels) if levels else [default_level()]
+    files, corpus_reports = collect_inputs(paths or DEFAULT_INPUTS)
+    compressors, skipped = build_compressors(levels, externals, baselines)
+    notify = progress or (lambda *args: None)
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cmzip-bench-") as workdir:
+        for index, bench_file in enumerate(files):
+            data = bench_file.path.read_bytes()
+            results = {}
+            for compressor in compressors:
+                notify(index, len(files), f"{bench_file.label} ({len(data)} B): {compressor.name}",
+                       False)
+                results[compressor.name] = compressor.measure(bench_file.path, data, repeat,
+                                                              Path(workdir))
+            rows.append({"file": bench_file.label, "path": str(bench_file.path),
+                         "size": len(data), "results": results})
+            notify(index + 1, len(files), _file_summary(rows[-1]), True)
+
+    names = [compressor.name for compressor in compressors]
+    result = {
+        "format": RESULT_FORMAT,
+        "run": run_info(),
+        "levels": levels,
+        "repeat": repeat,
+        "compressors": [compressor.describe() for compressor in compressors],
+        "skipped": skipped,
+        "corpora": [corpus_report.to_dict() for corpus_report in corpus_reports],
+        "files": rows,
+        "totals": {name: _total(rows, name) for name in names},
+    }
+    result["ok"] = not failures(result)
+    return result
+
+
+def _file_summary(row):
+    figures = ", ".join(f"{name} {_format_result_bpb(r)}" for name, r in row["results"].items())
+    return f"{row['file']} ({row['size']} B): {figures}"
+
+
+def _total(rows, name):
+    """Totals of one compressor over all files: None figures unless every file succeeded,
+    so that a total always covers the same files as every other column's."""
+    results = [(row["size"], row["results"][name]) for row in rows]
+    complete = all(result["error"] is None for _, result in results)
+    original = sum(size for size, _ in results)
+    per_file_bpb = [result["bpb"] for _, result in results if result["bpb"] is not None]
+    if not complete:
+        return {"files": len(rows), "original": original, "compressed": None, "bpb": None,
+                "mean_bpb": None, "compress_kbps": None, "decompress_kbps": None,
+                "peak_rss_bytes": None, "round_trip": False}
+    compressed = sum(result["compressed"] for _, result in results)
+    peaks = [result[key] for _, result in results
+             for key in ("compress_peak_rss_bytes", "decompress_peak_rss_bytes")
+             if result[key] is not None]
+    return {
+        "files": len(rows),
+        "original": original,
+        "compressed": compressed,
+        "bpb": 8 * compressed / original if original else None,
+        "mean_bpb": statistics.mean(per_file_bpb) if per_file_bpb else None,
+        "compress_kbps": _kbps(original, sum(r["compress_seconds"] for _, r in results)),
+        "decompress_kbps": _kbps(original, sum(r["decompress_seconds"] for _, r in results)),
+        "peak_rss_bytes": max(peaks) if peaks else None,
+        "round_trip": True,
+    }
+
+
+def failures(result):
+    """One line per failed (file, compressor): round-trip mismatches, crashes, nondeterminism."""
+    return [f"{row['file']}: {name}: {figures['error']}"
+            for row in result["files"] for name, figures in row["results"].items()
+            if figures["error"] is not None]
+
+
+def run_info():
+    """Where, when and with what the run was made: machine, versions, date, command line."""
+    return {
+        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command_line": shlex.join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "machine": {
+            "platform": platform.platform(),
+            "architecture": platform.machine(),
+            "cpu": _cpu_model(),
+            "cpu_count": os.cpu_count(),
+            "memory_bytes": _memory_bytes(),
+        },
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "versions": {package: _version(package)
+                     for package in ("cmzip", "numpy", "torch", "click", "constriction")},
+        "child_threads": {variable: child_environment()[variable] for variable in THREAD_VARIABLES},
+        "source_revision": _git_revision(),
+    }
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _memory_bytes():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _version(package):
+    """The installed version, read from package metadata (never importing the package)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        if package == "cmzip":  # running from a checkout that is not installed
+            return getattr(sys.modules.get("cmzip"), "__version__", None)
+        return None
+
+
+def _git_revision():
+    """The commit of the checkout cmzip runs from (with '+dirty' for local changes), if any."""
+    root = corpora.REPO_ROOT
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        return None
+    try:
+        revision = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty=+dirty"],
+                                  capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return revision.stdout.strip() or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def _format_bpb(bpb):
+    return "n/a" if bpb is None else f"{bpb:.3f}"
+
+
+def _format_result_bpb(figures):
+    return "FAIL" if figures["error"] is not None else _format_bpb(figures["bpb"])
+
+
+def _format_number(value, digits=1):
+    if value is None:
+        return "n/a"
+    return f"{value:.0f}" if value >= 100 else f"{value:.{digits}f}"
+
+
+def _format_mib(value):
+    return "n/a" if value is None else f"{value / MIB:.1f}"
+
+
+def _table(header, rows, align):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(":--" if a == "left" else "--:" for a in align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _peak(figures):
+    peaks = [figures[key] for key in ("compress_peak_rss_bytes", "decompress_peak_rss_bytes",
+                                      "peak_rss_bytes") if figures.get(key) is not None]
+    return max(peaks) if peaks else None
+
+
+def to_markdown(result):
+    """Two Markdown tables and a caption: bits per byte per file with cmzip's speeds and memory,
+    then each compressor's totals and speeds."""
+    compressors = [c["name"] for c in result["compressors"]]
+    cmzip_names = [c["name"] for c in result["compressors"] if c["kind"] == "cmzip"]
+
+    header = ["file", "size"] + [f"{name} bpb" for name in compressors]
+    for name in cmzip_names:
+        short = name.removeprefix("cmzip ")
+        header += [f"{short} comp KB/s", f"{short} dec KB/s", f"{short} peak MiB"]
+
+    def speed_cells(figures):
+        return [_format_number(figures["compress_kbps"]), _format_number(figures["decompress_kbps"]),
+                _format_mib(_peak(figures))]
+
+    rows = []
+    for row in result["files"]:
+        cells = [row["file"], str(row["size"])]
+        cells += [_format_result_bpb(row["results"][name]) for name in compressors]
+        for name in cmzip_names:
+            cells += speed_cells(row["results"][name])
+        rows.append(cells)
+    totals = result["totals"]
+    total_cells = ["**total**", str(sum(row["size"] for row in result["files"]))]
+    total_cells += [_format_bpb(totals[name]["bpb"]) for name in compressors]
+    for name in cmzip_names:
+        total_cells += speed_cells(totals[name])
+    rows.append(total_cells)
+    per_file = _table(header, rows, ["left"] + ["right"] * (len(header) - 1))
+
+    summary_header = ["compressor", "compressed", "total bpb", "mean bpb", "compress KB/s",
+                      "decompress KB/s", "peak MiB"]
+    summary_rows = [[name, "n/a" if t["compressed"] is None else str(t["compressed"]),
+                     _format_bpb(t["bpb"]), _format_bpb(t["mean_bpb"])] + speed_cells(t)
+                    for name, t in totals.items()]
+    summary = _table(summary_header, summary_rows, ["left"] + ["right"] * 6)
+    return f"{per_file}\n\n{summary}\n\n{_caption(result)}\n"
+
+
+def _caption(result):
+    run = result["run"]
+    machine = run["machine"]
+    cores = f"{machine['cpu_count']} cores" if machine["cpu_count"] else "cores unknown"
+    repeat = f", median of {result['repeat']} runs" if result["repeat"] > 1 else ""
+    return (f"_bpb = 8 x compressed / original (total: over all files; mean: of per-file values). "
+            f"KB = 1000 bytes{repeat}. cmzip {run['versions']['cmzip'] or '(version unknown)'}, "
+            f"{run['date_utc']}, {machine['cpu'] or machine['architecture']}, {cores}, "
+            f"{run['python']}. Command: `{run['command_line']}`._")
+
+
+def matplotlib_available():
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def plot(result, path):
+    """A grouped bar chart of bits per byte, per file (and the total), one bar per compressor.
+    Needs matplotlib (`pip install cmzip[plot]`); the format follows the file's extension."""
+    from matplotlib.figure import Figure  # lazy; Figure needs no pyplot and no GUI backend
+
+    compressors = [c["name"] for c in result["compressors"]]
+    labels = [row["file"] for row in result["files"]] + ["total"]
+    width = 0.8 / max(1, len(compressors))
+    bars = len(labels) * max(1, len(compressors))
+    figure = Figure(figsize=(max(6.0, 3 + 0.18 * bars), 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    # Tiny files cost tens of bits per byte (headers); clip them so the rest stays readable.
+    axes.set_ylim(0, PLOT_MAX_BPB)
+    for i, name in enumerate(compressors):
+        values = [row["results"][name]["bpb"] for row in result["files"]]
+        values.append(result["totals"][name]["bpb"])
+        positions = [x + (i - (len(compressors) - 1) / 2) * width for x in range(len(labels))]
+        heights = [min(v, PLOT_MAX_BPB) if v is not None else 0 for v in values]
+        axes.bar(positions, heights, width, label=name)
+        for position, value in zip(positions, values):
+            if value is not None and value > PLOT_MAX_BPB:
+                axes.text(position, PLOT_MAX_BPB, f"{value:.0f}", rotation=90, ha="center",
+                          va="top", fontsize=6, color="white")
+    axes.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    axes.set_ylabel("bits per byte (lower is better)")
+    axes.set_title("cmzip bench: bits per byte")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes.grid(axis="y", alpha=0.3)
+    figure.savefig(path, dpi=120)
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+class ProgressLine:
+    """Progress on stderr: a live, rewritten line on a terminal; one line per finished file
+    otherwise (logs and CI stay readable)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.start = time.monotonic()
+
+    def __call__(self, done, total, text, file_finished):
+        elapsed = f"{time.monotonic() - self.start:.0f} s"
+        if self.live:
+            self.stream.write(f"\r\033[K[{done}/{total} files, {elapsed}] {text}")
+            if file_finished and done == total:
+                self.stream.write("\n")
+        elif file_finished:
+            self.stream.write(f"[{done}/{total}, {elapsed}] {text}\n")
+        self.stream.flush()
+
+
+def _echo_warning(message, category, filename, lineno, file=None, line=None):
+    click.secho(f"warning: {message}", fg="yellow", err=True)
+
+
+@click.command("bench")
+@click.argument("inputs", nargs=-1, metavar="[PATH|CORPUS]...")
+@click.option("--levels", "levels_text", metavar="LIST",
+              help="cmzip levels to measure, e.g. 1,5,9 or 1-3  [default: the default level]")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write every figure, the machine, versions and date as JSON.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
+              help="Also write the Markdown tables to this file.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Draw a bar chart of bits per byte (PNG, SVG, PDF; needs cmzip[plot]).")
+@click.option("--external", "externals", multiple=True, metavar='"CMD ARGS"',
+              help='Also measure an external filter compressor, e.g. --external "xz -9e"; '
+                   'decompression runs CMD ARGS -d. Repeatable; skipped with a warning if '
+                   'not on PATH.')
+@click.option("--no-baselines", is_flag=True, help="Leave out zlib, bz2 and lzma.")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Time every operation N times and report the median.")
+def bench_command(inputs, levels_text, json_path, markdown_path, plot_path, externals,
+                  no_baselines, repeat):
+    """Measure bits per byte, speed and peak memory of cmzip and of baselines.
+
+    Each argument is a file, a directory (all its files) or a corpus name (calgary,
+    canterbury, artificial: found and verified against the manifest; see
+    cmzip.corpora). Without arguments: the Calgary corpus. Prints Markdown tables on
+    stdout and progress on stderr; exits with status 1 if any round trip fails.
+
+    cmzip runs in child processes with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
+    MKL_NUM_THREADS set to 1 unless already set.
+    """
+    if plot_path and not matplotlib_available():
+        raise click.ClickException("--plot needs matplotlib: pip install cmzip[plot]")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", BenchWarning)
+        warnings.showwarning = _echo_warning
+        try:
+            levels = parse_levels(levels_text) if levels_text else None
+            result = run_bench(inputs, levels, externals, repeat, baselines=not no_baselines,
+                               progress=ProgressLine())
+        except BenchError as error:
+            raise click.ClickException(str(error)) from None
+
+    markdown = to_markdown(result)
+    click.echo(markdown, nl=False)
+    if markdown_path:
+        Path(markdown_path).write_text(markdown, encoding="utf-8")
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if plot_path:
+        plot(result, plot_path)
+    for line in failures(result):
+        click.secho(f"FAILED: {line}", fg="red", bold=True, err=True)
+    if not result["ok"]:
+        click.get_current_context().exit(1)

@@ -1,0 +1,429 @@
+"""The cmzip command line: compress, decompress, test and info (and bench, when present).
+
+Nothing is lost: an output file is written to a temporary file beside it and renamed into place
+only once complete (and, when decompressing, verified against the checksums); on an error,
+Ctrl-C or SIGTERM the temporary file is removed. An existing file is never overwritten without
+-f, and an input is removed only with --rm, after its output is complete.
+"""
+import contextlib
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import click
+
+from . import __version__
+from .container import compress_stream, decompress_stream, read_info
+from .errors import CmzipError
+from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level
+from .progress import progress_bar
+
+SUFFIX = ".cmz"
+STDIO = "-"
+
+
+class Failure(click.ClickException):
+    """A failure printed as one line, `cmzip: error: ...`; exit status 1."""
+
+    def show(self, file=None):
+        click.echo(f"cmzip: error: {self.format_message()}", err=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options that say where outputs go and what to print."""
+    output: str | None = None
+    to_stdout: bool = False
+    keep: bool = True
+    force: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="cmzip")
+def cli():
+    """cmzip: lossless compression by context mixing. Models that learn from the file as
+    they go predict every bit; an arithmetic coder turns the predictions into few bits.
+    Slower than gzip or xz, and smaller.
+
+    \b
+    Examples:
+      cmzip compress notes.txt         writes notes.txt.cmz, keeps notes.txt
+      cmzip compress -l 9 --rm *.log   strongest level, removes each log when done
+      cmzip decompress notes.txt.cmz   restores notes.txt
+      cmzip decompress -c data.cmz | less
+      tar cf - dir | cmzip compress - > dir.tar.cmz
+      cmzip info notes.txt.cmz         level, predictors, blocks, sizes, bits per byte
+      cmzip test *.cmz                 check integrity, write nothing
+
+    Exit status: 0 if every file succeeded, 1 if any failed, 2 for a usage error.
+    Run `cmzip COMMAND --help` for the options of each command.
+    """
+
+
+def _verbosity_options(command):
+    command = click.option("-v", "--verbose", is_flag=True,
+                           help="Print a line per file: sizes, bits per byte, seconds, KB/s.")(command)
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="Print errors only (no summary line for several files).")(command)
+
+
+def _output_options(command):
+    """The options compress and decompress share: where the output goes, what happens to
+    the input."""
+    options = [
+        click.option("-o", "--output", metavar="PATH",
+                     help="Write the output to PATH (a single FILE only)."),
+        click.option("-c", "--stdout", "to_stdout", is_flag=True,
+                     help="Write to standard output; the input is always kept."),
+        click.option("-k", "--keep/--rm", default=True,
+                     help="Keep the input file (-k, the default) or remove it (--rm) once "
+                          "its output is complete and verified."),
+        click.option("-f", "--force", is_flag=True,
+                     help="Overwrite existing output files (and compress to a terminal)."),
+    ]
+    command = _verbosity_options(command)
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(files, output, to_stdout, keep, force, quiet, verbose):
+    """Check that the options fit together."""
+    if output is not None and to_stdout:
+        raise click.UsageError("-o/--output and -c/--stdout cannot be combined")
+    if output is not None and len(files) > 1:
+        raise click.UsageError("-o/--output works with a single FILE")
+    if to_stdout and not keep:
+        raise click.UsageError("--rm cannot be combined with -c/--stdout")
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
+    return Settings(output, to_stdout, keep, force, quiet, verbose)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("-l", "--level", type=click.IntRange(MIN_LEVEL, MAX_LEVEL), default=DEFAULT_LEVEL,
+              show_default=True, help=f"Compression level: {MIN_LEVEL} fastest, {MAX_LEVEL} strongest.")
+@click.option("--verify", is_flag=True,
+              help="Decompress the result and check it before reporting success (twice the time).")
+@_output_options
+def compress(files, level, verify, **options):
+    """Compress each FILE into FILE.cmz.
+
+    The input is kept unless --rm is given. FILE "-" reads standard input and writes
+    standard output (or -o PATH). The output appears only when complete: an error or
+    Ctrl-C leaves no partial file behind.
+
+    \b
+    Examples:
+      cmzip compress book1               writes book1.cmz
+      cmzip compress -l 9 -v a.txt b.txt
+      cmzip compress -c book1 > backup.cmz
+    """
+    settings = _settings(files, **options)
+    if settings.to_stdout and len(files) > 1:
+        raise click.UsageError("-c/--stdout takes a single FILE when compressing "
+                               "(a .cmz file holds one stream)")
+    writes_stdout = settings.to_stdout or (STDIO in files and settings.output is None)
+    if writes_stdout and not settings.force and sys.stdout.isatty():
+        raise Failure("compressed data not written to a terminal; use -f to force")
+
+    def compress_to(source, out, progress):
+        return compress_stream(source, out, level, progress=progress)
+
+    _for_each_file(files, settings, "compressed", lambda name: _convert_file(
+        name, settings, _compressed_name, compress_to, "compressed", verify))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
+@_output_options
+def decompress(files, **options):
+    """Decompress each FILE.cmz into FILE.
+
+    Every block is checked against its checksum, and the output file appears only after the
+    whole stream has been verified. With -c, blocks are written as they are verified, and a
+    damaged stream ends with an error (exit status 1). FILE "-" reads standard input and
+    writes standard output (or -o PATH).
+
+    \b
+    Examples:
+      cmzip decompress book1.cmz         restores book1
+      cmzip decompress -o copy book1.cmz
+      cmzip decompress -c logs.cmz | grep error
+    """
+    settings = _settings(files, **options)
+
+    def decompress_to(source, out, progress):
+        return decompress_stream(source, out, progress=progress)
+
+    _for_each_file(files, settings, "decompressed", lambda name: _convert_file(
+        name, settings, _decompressed_name, decompress_to, "decompressed"))
+
+
+@cli.command("test")
+@click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
+@_verbosity_options
+def test_command(files, quiet, verbose):
+    """Check the integrity of each FILE.cmz: decode it fully and verify every checksum,
+    writing nothing (like gzip -t).
+
+    \b
+    Example:
+      cmzip test -v backups/*.cmz
+    """
+    settings = _settings(files, None, False, True, False, quiet, verbose)
+    _for_each_file(files, settings, "tested OK", lambda name: _test_file(name, settings))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
+def info(files):
+    """Describe each FILE.cmz without decompressing it: format version, level and its
+    predictors, block count, lanes per block, sizes and bits per byte.
+
+    \b
+    Example:
+      cmzip info book1.cmz
+    """
+    _for_each_file(files, Settings(quiet=True), "described", _print_info)
+
+
+try:
+    from .bench import bench_command   # written separately; the CLI works without it
+except ImportError:
+    pass
+else:
+    cli.add_command(bench_command, "bench")
+
+
+def main(args=None):
+    """Entry point of the `cmzip` console script and of `python -m cmzip`."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    cli.main(args=args, prog_name="cmzip")
+
+
+def _exit_on_sigterm(signum, frame):
+    # Unwinding like Ctrl-C does removes any temporary output file on the way out.
+    raise SystemExit(128 + signum)
+
+
+# ---------------------------------------------------------------------------- per file
+
+def _for_each_file(files, settings, verb, action):
+    """Run action(name) on every file, reporting each failure in one line and going on with
+    the next file; exit with status 1 if any failed, 130 on Ctrl-C."""
+    failed = 0
+    for name in files:
+        try:
+            action(name)
+        except KeyboardInterrupt:
+            click.echo("cmzip: interrupted", err=True)
+            sys.exit(130)
+        except (CmzipError, OSError, click.ClickException) as error:
+            failed += 1
+            click.echo(f"cmzip: error: {_display(name)}: {_message(error, name)}", err=True)
+    if len(files) > 1 and not settings.quiet:
+        click.echo(f"cmzip: {len(files) - failed} of {len(files)} files {verb}"
+                   + (f", {failed} failed" if failed else ""), err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _convert_file(name, settings, output_name, convert, verb, verify=False):
+    """Compress or decompress one file: convert(source, out, progress) -> StreamSizes."""
+    target = _target(name, settings, output_name)
+    with _open_source(name) as source, _open_target(target, name, settings.force, verify) as out:
+        start = time.perf_counter()
+        with progress_bar(_size_of(source), _display(name)) as progress:
+            sizes = convert(source, out, progress)
+        seconds = time.perf_counter() - start
+        if verify:
+            _verify(out)
+    if not settings.keep and target is not None and name != STDIO:
+        os.remove(name)   # only now: the output is complete and in place
+    if settings.verbose:
+        _report(name, sizes, seconds, f"{verb} to {target or '<stdout>'}"
+                + (", verified" if verify else ""))
+
+
+def _test_file(name, settings):
+    with _open_source(name) as source:
+        start = time.perf_counter()
+        with progress_bar(_size_of(source), _display(name)) as progress:
+            sizes = decompress_stream(source, None, progress=progress)
+    if settings.verbose:
+        _report(name, sizes, time.perf_counter() - start, "OK")
+
+
+def _verify(out):
+    out.flush()
+    out.seek(0)
+    try:
+        decompress_stream(out, None)
+    except CmzipError as error:
+        raise Failure(f"verification failed: {error}") from error
+
+
+def _print_info(name):
+    with _open_source(name) as source:
+        stream = read_info(source)
+    level = stream.header.level
+    rows = [("format version", stream.header.version), ("level", level)]
+    rows += [(key.replace("_", " "), _listing(value))
+             for key, value in describe_level(level).items() if key != "level"]
+    bits_per_byte = stream.bits_per_byte
+    rows += [
+        ("block size", f"{stream.header.block_size} bytes"),
+        ("blocks", len(stream.blocks)),
+        ("lanes per block", _lanes_summary(stream.blocks)),
+        ("original size", f"{stream.original_size} bytes"),
+        ("compressed size", f"{stream.compressed_size} bytes"),
+        ("bits per byte", "-" if bits_per_byte is None else f"{bits_per_byte:.3f}"),
+    ]
+    width = max(len(key) for key, _ in rows)
+    click.echo(f"{_display(name)}:")
+    for key, value in rows:
+        click.echo(f"  {key:<{width}}  {value}")
+
+
+def _listing(value):
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _lanes_summary(blocks):
+    """Lane counts in block order, runs collapsed: "128 (3 blocks), 31"."""
+    runs = []
+    for block in blocks:
+        if runs and runs[-1][0] == block.lanes:
+            runs[-1][1] += 1
+        else:
+            runs.append([block.lanes, 1])
+    return ", ".join(f"{lanes} ({count} blocks)" if count > 1 else str(lanes)
+                     for lanes, count in runs) or "-"
+
+
+def _report(name, sizes, seconds, outcome):
+    """The -v line for one file."""
+    original, compressed = sizes
+    bits_per_byte = f"{8 * compressed / original:.3f}" if original else "-"
+    speed = original / 1000 / seconds if seconds > 0 else 0.0
+    click.echo(f"{_display(name)}: {outcome}: {original} bytes original, {compressed} bytes "
+               f"compressed, {bits_per_byte} bits/byte, {seconds:.2f} s, {speed:.1f} KB/s", err=True)
+
+
+# ---------------------------------------------------------------------------- inputs and outputs
+
+def _display(name):
+    return "<stdin>" if name == STDIO else name
+
+
+def _message(error, name):
+    """The text after `cmzip: error: NAME: ` for an error."""
+    if isinstance(error, click.ClickException):
+        return error.format_message()
+    if isinstance(error, OSError) and error.strerror:
+        if error.filename is not None and error.filename != name:
+            return f"{error.strerror}: {error.filename}"
+        return error.strerror
+    return str(error)
+
+
+def _target(name, settings, output_name):
+    """The output path for input `name`, or None for standard output."""
+    if settings.to_stdout:
+        return None
+    if settings.output is not None:
+        return settings.output
+    if name == STDIO:
+        return None
+    return output_name(name, settings.force)
+
+
+def _compressed_name(name, force):
+    if name.endswith(SUFFIX) and not force:
+        raise Failure(f"already has the {SUFFIX} suffix; use -f to compress it again")
+    return name + SUFFIX
+
+
+def _decompressed_name(name, force):
+    if not name.endswith(SUFFIX) or os.path.basename(name) == SUFFIX:
+        raise Failure(f"name does not end in {SUFFIX}; use -o PATH or -c to choose the output")
+    return name[:-len(SUFFIX)]
+
+
+def _open_source(name):
+    if name == STDIO:
+        return contextlib.nullcontext(click.get_binary_stream("stdin"))
+    return open(name, "rb")
+
+
+def _size_of(file):
+    """The size of a regular file behind a file object, else None (pipes, terminals)."""
+    try:
+        status = os.fstat(file.fileno())
+    except OSError:
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+@contextlib.contextmanager
+def _open_target(path, source, force, readable=False):
+    """Yield a binary file for the output; path None means standard output.
+
+    A file output goes to a temporary file in the target directory, which is renamed to
+    path only when the with-block ends normally, and removed otherwise. readable asks for a
+    file that can be read back (for --verify): standard output then gets the data only
+    after the block ended normally.
+    """
+    if path is None:
+        stdout = click.get_binary_stream("stdout")
+        if readable:
+            with tempfile.TemporaryFile() as temp:
+                yield temp
+                temp.seek(0)
+                shutil.copyfileobj(temp, stdout)
+        else:
+            yield stdout
+        stdout.flush()
+        return
+    _check_can_write(path, source, force)
+    descriptor, temp_path = tempfile.mkstemp(
+        dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w+b") as temp:
+            yield temp
+            temp.flush()
+            os.fsync(temp.fileno())   # on disk before the rename, and before any --rm
+        _copy_metadata(source, temp_path)
+        _check_can_write(path, source, force)   # again: it may have appeared meanwhile
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temp_path)
+        raise
+
+
+def _check_can_write(path, source, force):
+    if source != STDIO and os.path.exists(path) and os.path.samefile(source, path):
+        raise Failure(f"output {path} is the input file")
+    if os.path.lexists(path) and not force:
+        raise Failure(f"output {path} already exists; use -f to overwrite")
+
+
+def _copy_metadata(source, temp_path):
+    """Give the output the input's permissions and times, as gzip does; from standard
+    input, the permissions of a new file (mkstemp creates it private to the owner)."""
+    if source == STDIO:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_path, 0o666 & ~umask)
+    else:
+        shutil.copystat(source, temp_path)

@@ -1,0 +1,360 @@
+"""The .cmz container format: a checksummed stream of coded blocks.
+
+A .cmz file is one stream. All integers are little-endian; CRC-32 is zlib.crc32.
+
+    stream header, 16 bytes
+        magic          4 bytes  b"\\x89CMZ"
+        version        u8       FORMAT_VERSION (1)
+        level          u8       1..9, the compression level
+        block_log      u8       log2 of the block size, 16..26 (default 22: 4 MiB blocks)
+        flags          u8       0 (reserved)
+        fingerprint    u32      levels.level_fingerprint(level)
+        header_crc     u32      CRC-32 of the 12 bytes above
+
+    blocks, each a 20-byte header followed by its payload
+        raw_len        u32      1..block size: how many bytes the block decodes to
+        lanes          u32      the codec's lanes_for(raw_len)
+        payload_len    u32      at most 17 * raw_len + 1024
+        raw_crc        u32      CRC-32 of the decoded block
+        header_crc     u32      CRC-32 of the 16 bytes above
+        payload        payload_len bytes of coded data
+
+    end of blocks      u32      0 (a raw_len of 0)
+
+    trailer, 16 bytes
+        total_len      u64      length of the whole original
+        total_crc      u32      CRC-32 of the whole original
+        trailer_crc    u32      CRC-32 of the 12 bytes above
+
+Nothing may follow the trailer. An empty input is a stream header, the end marker and
+a trailer (36 bytes).
+
+Why it looks like this:
+
+- The 0x89 byte in the magic (as in PNG) catches files mangled by 7-bit or text-mode
+  transfers, and keeps the magic from looking like text.
+- The codec's models carry over from block to block (one Codec per stream), so blocks are
+  not independently decodable; they exist so that compression and decompression work with
+  bounded memory on inputs of any size.
+- The fingerprint identifies the level's exact model configuration: a decoder whose models
+  differ would produce garbage, so it refuses the file up front instead.
+- Every header carries its own CRC, checked before any size in it is trusted, and every size
+  is checked against a limit before anything is read or allocated: a damaged or hostile file
+  gets a clear CmzipError, never a hang or a huge allocation. Payload damage is caught by the
+  codec or, at the latest, by the block's CRC; the trailer then checks the whole.
+
+Every problem with the input raises CmzipError with a one-line message.
+"""
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .errors import CmzipError
+from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_level, level_fingerprint
+
+MAGIC = b"\x89CMZ"
+FORMAT_VERSION = 1
+MIN_BLOCK_LOG, MAX_BLOCK_LOG = 16, 26
+DEFAULT_BLOCK_SIZE = 1 << 22
+
+_STREAM_FIELDS = struct.Struct("<4sBBBBI")   # magic, version, level, block_log, flags, fingerprint
+_BLOCK_FIELDS = struct.Struct("<IIII")       # raw_len, lanes, payload_len, raw_crc
+_TRAILER_FIELDS = struct.Struct("<QI")       # total_len, total_crc
+_U32 = struct.Struct("<I")
+_CRC_SIZE = _U32.size
+
+# Reads of untrusted lengths go in pieces of at most this size, so that a header claiming a
+# huge payload in a short file fails at the end of the file instead of allocating the claim.
+_READ_CHUNK = 1 << 20
+
+
+def max_payload_len(raw_len):
+    """The largest payload a block of raw_len bytes may have: a generous bound on what the
+    coder produces even on data its models predict as badly as possible."""
+    return 17 * raw_len + 1024
+
+
+class StreamSizes(NamedTuple):
+    """Byte counts of one stream: the original data and its compressed form."""
+    original: int
+    compressed: int
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    version: int
+    level: int
+    block_size: int
+
+
+@dataclass(frozen=True)
+class BlockHeader:
+    raw_len: int
+    lanes: int
+    payload_len: int
+    raw_crc: int
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What the headers of a .cmz stream say, read without decoding (see read_info)."""
+    header: StreamHeader
+    blocks: tuple        # of BlockHeader
+    original_size: int
+    compressed_size: int
+
+    @property
+    def bits_per_byte(self):
+        """Compressed bits per original byte, or None for an empty original."""
+        return 8 * self.compressed_size / self.original_size if self.original_size else None
+
+
+def _sealed(fields):
+    """The packed fields followed by their CRC-32."""
+    return fields + _U32.pack(zlib.crc32(fields))
+
+
+def block_log_for(block_size):
+    """log2 of block_size; ValueError unless it is a power of two in the allowed range."""
+    block_log = block_size.bit_length() - 1
+    if block_size != 1 << block_log or not MIN_BLOCK_LOG <= block_log <= MAX_BLOCK_LOG:
+        raise ValueError(f"block size must be a power of two from 2**{MIN_BLOCK_LOG} "
+                         f"to 2**{MAX_BLOCK_LOG}, got {block_size}")
+    return block_log
+
+
+# ---------------------------------------------------------------------------- writing
+
+class StreamEncoder:
+    """Writes one .cmz stream to a binary file object: the header at once, then one
+    write_block() per block of input, then finish() for the end marker and trailer."""
+
+    def __init__(self, fout, level=DEFAULT_LEVEL, block_size=DEFAULT_BLOCK_SIZE):
+        level = check_level(level)
+        block_log = block_log_for(block_size)
+        from .codec import Codec   # imported here: the models are heavy, `import cmzip` is not
+        self._codec = Codec(level)
+        self._fout = fout
+        self.block_size = block_size
+        self.original_size = 0
+        self.compressed_size = 0
+        self._crc = 0
+        self._write(_sealed(_STREAM_FIELDS.pack(
+            MAGIC, FORMAT_VERSION, level, block_log, 0, level_fingerprint(level))))
+
+    def write_block(self, data):
+        """Compress and write one block of 1..block_size bytes."""
+        data = bytes(data)
+        if not 0 < len(data) <= self.block_size:
+            raise ValueError(f"a block holds 1 to {self.block_size} bytes, got {len(data)}")
+        lanes, payload = self._codec.encode_block(data)
+        if len(payload) > max_payload_len(len(data)):
+            # A codec bug; refuse to write a file that every decoder would reject.
+            raise RuntimeError(f"codec produced {len(payload)} bytes for a {len(data)}-byte block")
+        self._write(_sealed(_BLOCK_FIELDS.pack(len(data), lanes, len(payload), zlib.crc32(data))))
+        self._write(payload)
+        self.original_size += len(data)
+        self._crc = zlib.crc32(data, self._crc)
+
+    def finish(self):
+        """Write the end marker and the trailer. The stream is then complete."""
+        self._write(_U32.pack(0))
+        self._write(_sealed(_TRAILER_FIELDS.pack(self.original_size, self._crc)))
+
+    def _write(self, data):
+        self._fout.write(data)
+        self.compressed_size += len(data)
+
+
+def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_SIZE,
+                    progress=None):
+    """Compress binary file object fin into fout as one .cmz stream, one block at a time
+    (memory use does not depend on the input size). progress, if given, is called with the
+    number of input bytes done after each block. Returns StreamSizes."""
+    encoder = StreamEncoder(fout, level, block_size)
+    reader = _Reader(fin)
+    while block := reader.read_up_to(block_size):
+        encoder.write_block(block)
+        if progress:
+            progress(len(block))
+    encoder.finish()
+    return StreamSizes(encoder.original_size, encoder.compressed_size)
+
+
+# ---------------------------------------------------------------------------- reading
+
+class _Reader:
+    """Reads exact byte counts from an untrusted binary file object, counting them."""
+
+    def __init__(self, file):
+        self._file = file
+        self.position = 0
+
+    def _chunks(self, n):
+        """Yield pieces totalling n bytes, fewer if the input ends first."""
+        while n > 0:
+            chunk = self._file.read(min(n, _READ_CHUNK))
+            if not chunk:
+                return
+            self.position += len(chunk)
+            n -= len(chunk)
+            yield chunk
+
+    def read_up_to(self, n):
+        return b"".join(self._chunks(n))
+
+    def read_exact(self, n, what):
+        data = self.read_up_to(n)
+        if len(data) < n:
+            raise _truncated(what, len(data), n)
+        return data
+
+    def skip_exact(self, n, what):
+        skipped = sum(len(chunk) for chunk in self._chunks(n))
+        if skipped < n:
+            raise _truncated(what, skipped, n)
+
+    def at_end(self):
+        return not self._file.read(1)
+
+
+def _truncated(what, got, wanted):
+    return CmzipError(f"truncated input: {what} has {got} of {wanted} bytes")
+
+
+def _unseal(data, what):
+    """Check the CRC-32 at the end of data; return the bytes before it."""
+    fields, (crc,) = data[:-_CRC_SIZE], _U32.unpack(data[-_CRC_SIZE:])
+    if zlib.crc32(fields) != crc:
+        raise CmzipError(f"corrupt {what} (checksum mismatch)")
+    return fields
+
+
+def _read_stream_header(reader):
+    size = _STREAM_FIELDS.size + _CRC_SIZE
+    data = reader.read_up_to(size)
+    # Magic and version come first, before the CRC: a file that is not .cmz at all, or a
+    # future version with another header layout, deserves a message that says so.
+    if len(data) >= len(MAGIC) and data[:len(MAGIC)] != MAGIC:
+        raise CmzipError("not a .cmz file (bad magic)")
+    if len(data) > len(MAGIC) and data[len(MAGIC)] != FORMAT_VERSION:
+        raise CmzipError(f"unsupported .cmz format version {data[len(MAGIC)]} "
+                         f"(this cmzip reads version {FORMAT_VERSION})")
+    if len(data) < size:
+        raise _truncated("stream header", len(data), size)
+    fields = _unseal(data, "stream header")
+    _, version, level, block_log, flags, fingerprint = _STREAM_FIELDS.unpack(fields)
+    if flags != 0:
+        raise CmzipError(f"corrupt stream header: unknown flags {flags:#04x}")
+    if not MIN_LEVEL <= level <= MAX_LEVEL:
+        raise CmzipError(f"corrupt stream header: level {level} is not in {MIN_LEVEL}..{MAX_LEVEL}")
+    if not MIN_BLOCK_LOG <= block_log <= MAX_BLOCK_LOG:
+        raise CmzipError(f"corrupt stream header: block size 2**{block_log} is not in "
+                         f"2**{MIN_BLOCK_LOG}..2**{MAX_BLOCK_LOG}")
+    if fingerprint != level_fingerprint(level):
+        raise CmzipError(f"level {level} data made by an incompatible cmzip version/model config")
+    return StreamHeader(version, level, 1 << block_log)
+
+
+def _read_block_header(reader, block_size, index):
+    """The next block's header, validated; None at the end marker."""
+    what = f"block {index} header"
+    first = reader.read_exact(_U32.size, what)
+    if first == bytes(_U32.size):
+        return None
+    rest = reader.read_exact(_BLOCK_FIELDS.size + _CRC_SIZE - _U32.size, what)
+    block = BlockHeader(*_BLOCK_FIELDS.unpack(_unseal(first + rest, what)))
+    if block.raw_len > block_size:
+        raise CmzipError(f"corrupt {what}: block length {block.raw_len} exceeds "
+                         f"the block size {block_size}")
+    if block.lanes == 0:
+        raise CmzipError(f"corrupt {what}: zero lanes")
+    if block.payload_len > max_payload_len(block.raw_len):
+        raise CmzipError(f"corrupt {what}: payload length {block.payload_len} is absurd "
+                         f"for a block of {block.raw_len} bytes")
+    return block
+
+
+def _finish_stream(reader, total_len, total_crc=None):
+    """Read the trailer after the end marker, check it against what the blocks held
+    (the CRC only if known), and check that nothing follows."""
+    size = _TRAILER_FIELDS.size + _CRC_SIZE
+    trailer_len, trailer_crc = _TRAILER_FIELDS.unpack(
+        _unseal(reader.read_exact(size, "trailer"), "trailer"))
+    if trailer_len != total_len:
+        raise CmzipError(f"length mismatch: the trailer says {trailer_len} bytes, "
+                         f"the blocks hold {total_len}")
+    if total_crc is not None and trailer_crc != total_crc:
+        raise CmzipError("corrupt data: checksum mismatch of the whole stream")
+    if not reader.at_end():
+        raise CmzipError("trailing garbage after the end of the .cmz stream")
+
+
+def _decode_payload(codec, block, payload, index):
+    try:
+        data = codec.decode_block(payload, block.raw_len, block.lanes)
+    except Exception as error:   # a damaged payload may break the decoder in any way
+        raise CmzipError(f"corrupt data in block {index}: {error}") from error
+    if len(data) != block.raw_len or zlib.crc32(data) != block.raw_crc:
+        raise CmzipError(f"corrupt data in block {index}: checksum mismatch")
+    return data
+
+
+def _decode_blocks(reader):
+    """Yield the decoded blocks of one stream, each checked against its CRC; after the
+    last one, check the trailer and the end of the input."""
+    header = _read_stream_header(reader)
+    from .codec import Codec
+    codec = Codec(header.level)
+    total_len = total_crc = 0
+    index = 1
+    while (block := _read_block_header(reader, header.block_size, index)) is not None:
+        expected_lanes = codec.lanes_for(block.raw_len)
+        if block.lanes != expected_lanes:
+            raise CmzipError(f"corrupt block {index} header: {block.lanes} lanes, "
+                             f"expected {expected_lanes}")
+        payload = reader.read_exact(block.payload_len, f"block {index} payload")
+        data = _decode_payload(codec, block, payload, index)
+        total_len += len(data)
+        total_crc = zlib.crc32(data, total_crc)
+        yield data
+        index += 1
+    _finish_stream(reader, total_len, total_crc)
+
+
+def iter_decompressed(fin):
+    """Yield the decoded blocks of the .cmz stream in binary file object fin (bounded memory).
+    The whole stream is verified only once the generator is exhausted."""
+    return _decode_blocks(_Reader(fin))
+
+
+def decompress_stream(fin, fout, *, progress=None):
+    """Decompress the .cmz stream in fin into fout, block by block; with fout None, only
+    check it (decode and verify, write nothing). Each block is written only after its CRC
+    matched; the whole stream is verified before this returns. progress, if given, is called
+    with the number of compressed bytes done after each block. Returns StreamSizes."""
+    reader = _Reader(fin)
+    original = reported = 0
+    for data in _decode_blocks(reader):
+        if fout is not None:
+            fout.write(data)
+        original += len(data)
+        if progress:
+            progress(reader.position - reported)
+            reported = reader.position
+    return StreamSizes(original, reader.position)
+
+
+def read_info(fin):
+    """Read the headers of the .cmz stream in fin, skipping the payloads without decoding
+    them. Checks everything except the payloads and the data CRCs. Returns StreamInfo."""
+    reader = _Reader(fin)
+    header = _read_stream_header(reader)
+    blocks = []
+    while (block := _read_block_header(reader, header.block_size, len(blocks) + 1)) is not None:
+        reader.skip_exact(block.payload_len, f"block {len(blocks) + 1} payload")
+        blocks.append(block)
+    original_size = sum(block.raw_len for block in blocks)
+    _finish_stream(reader, original_size)
+    return StreamInfo(header, tuple(blocks), original_size, reader.position)

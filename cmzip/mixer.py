@@ -1,0 +1,70 @@
+"""Logistic mixing and adaptive probability maps (APM / SSE), in integer arithmetic.
+
+Both are shared by all lanes.  Each lane picks a weight set (mixer) or context row (APM) per bit.
+The updates of one step are *summed* over the lanes, as if the lanes had been coded one after the
+other from the same starting weights (measured: summing learns markedly faster than averaging,
+e.g. 3.00 vs 3.12 bits per byte on 30 KB of book1 at 128 lanes).  Integer sums are
+order-independent, so the result does not depend on the order in which lanes are processed.
+"""
+import numpy as np
+
+from .exact import SMAX, SQUASH, STRETCH
+
+
+class Mixer:
+    """K mixers at once: mixer k computes p_k = squash(sum_i w[k, set_k, i] * x_i), a single-layer
+    network over stretched probabilities trained online to minimise coding cost, with weight set
+    set_k chosen per lane per bit by its own small context.  Weights are 16.16 fixed point; the
+    gradient of the coding cost in the stretch domain is x_i * (bit - p)."""
+
+    def __init__(self, n_inputs, set_counts, lr=12, init_weight=0.15):
+        self.n_inputs, self.lr = n_inputs, lr
+        self.set_offset = np.cumsum([0] + list(set_counts))[:-1, None]      # (K, 1)
+        self.n_rows = int(sum(set_counts))
+        self.w = np.full((self.n_rows, n_inputs), int(init_weight * 65536), dtype=np.int64)
+        self._column = np.arange(n_inputs, dtype=np.int64)
+
+    def predict(self, x, select):
+        """x: (n_inputs, L) stretched inputs; select: (K, L) weight-set index per mixer.
+        Returns (stretched outputs (K, L), p16 (K, L))."""
+        self.x = x
+        self.rows = select + self.set_offset
+        dot = np.einsum("klm,ml->kl", self.w[self.rows], x) >> 16
+        self.s = np.minimum(np.maximum(dot, -SMAX), SMAX)
+        self.p = SQUASH[self.s + SMAX]
+        return self.s, self.p
+
+    def update(self, bits):
+        err = (bits << 16) - self.p                                   # (K, L), p16 units
+        grad = err[:, :, None] * self.x.T[None, :, :]                 # (K, L, M), exact integers
+        cell = (self.rows[:, :, None] * self.n_inputs + self._column).ravel()
+        # bincount sums in float64: exact, every partial sum is an integer below 2^53
+        total = np.bincount(cell, weights=grad.ravel(), minlength=self.w.size)
+        self.w += (total.astype(np.int64).reshape(self.w.shape) * self.lr) >> 20
+
+
+class APM:
+    """Adaptive probability map (secondary symbol estimation): refines a probability given a
+    context by interpolating between 25 learned points spaced along the stretch axis."""
+
+    STEP = 256
+    NODES = 2 * SMAX // STEP + 2                              # 25 nodes cover [-SMAX, SMAX]
+
+    def __init__(self, n_contexts, rate=7):
+        self.rate = rate
+        nodes = np.arange(self.NODES, dtype=np.int64) * self.STEP - SMAX
+        row = SQUASH[np.clip(nodes, -SMAX, SMAX) + SMAX] << 6   # 22-bit probabilities
+        self.t = np.tile(row, n_contexts)
+
+    def predict(self, p16, context):
+        u = STRETCH[p16] + SMAX
+        lo = context * self.NODES + (u >> 8)
+        w = u & 255
+        p = (self.t[lo] * (256 - w) + self.t[lo + 1] * w) >> 14
+        self._node = lo + (w >> 7)                             # the nearer node learns
+        return np.minimum(np.maximum(p, 1), 65535)
+
+    def update(self, bits):
+        node = self._node
+        np.add.at(self.t, node, ((bits << 22) - self.t[node]) >> self.rate)
+        self.t[node] = np.minimum(np.maximum(self.t[node], 64), (1 << 22) - 64)

@@ -1,0 +1,106 @@
+"""The predictor: everything between "the bits coded so far" and "P(next bit = 1)".
+
+Reads top to bottom like lpaq's: the models turn the history into stretched probabilities, a
+layer of mixers combines them under weight sets chosen by small contexts, a final mixer combines
+the mixers, and APM stages refine the result.  One instance serves all lanes; the learned tables
+are shared by the lanes and live as long as the stream; per-lane arrays are (..., L).
+"""
+import numpy as np
+
+from .exact import STRETCH
+from .mixer import APM, Mixer
+from .models.context import ContextModel
+from .models.match import MatchModel
+from .statemap import P22, StateMap
+
+BIAS = 256           # a constant input lets every mixer learn an offset
+
+
+def _table_bits(limit, n, extra):
+    """Table size for a stream whose first block has n bytes: no bigger than the data can fill."""
+    return int(min(limit, max(12, n.bit_length() + extra)))
+
+
+class Predictor:
+    def __init__(self, config, first_block_len):
+        n = first_block_len
+        self.context = ContextModel(config["contexts"], _table_bits(config["table_bits"], n, 5))
+        self.models = [self.context]
+        self.match = None
+        if config["match"]:
+            self.match = MatchModel(_table_bits(config["match_bits"], n, 1), config["match_min"])
+            self.models.append(self.match)
+        # one StateMap serves every model: each owns a block of entries, and all look-ups of
+        # a bit are one gather, all updates one pass
+        base = 0
+        for m in self.models:
+            m.map_base = base
+            base += m.map_size
+        self.statemap = StateMap(np.concatenate([
+            m.map_init if m.map_init is not None else np.full(m.map_size, P22 // 2) for m in self.models]))
+        self.n_maps = sum(m.n_maps for m in self.models)
+        self.n_inputs = self.n_maps + (1 if self.match else 0) + 1
+        self.selectors = config["mixers"]
+        k = len(self.selectors)
+        self.mixer = Mixer(self.n_inputs, [_SELECTOR_SIZES[s] for s in self.selectors],
+                           lr=config["mixer_lr"], init_weight=config["init_weight"])
+        self.final = Mixer(k + 1, [256], lr=config["final_lr"], init_weight=1 / k) if k > 1 else None
+        self.apm1 = APM(256)                 # context: the bits of this byte so far
+        self.apm2 = APM(1 << 16)             # ... and the previous byte
+
+    def start_block(self, hist):
+        self.hist = hist
+        for m in self.models:
+            m.start_block(hist)
+        self.x = np.zeros((self.n_inputs, hist.lanes), dtype=np.int64)
+        self.x[-1] = BIAS
+        self.x2 = np.zeros((len(self.selectors) + 1, hist.lanes), dtype=np.int64)
+        self.x2[-1] = BIAS
+
+    def start_byte(self):
+        for m in self.models:
+            m.start_byte(self.hist)
+        self.c1 = self.hist.c1()
+        self.c2 = ((self.hist.c4 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
+
+    def predict(self, c0, bitpos):
+        contexts = np.concatenate([m.bit_contexts(c0, bitpos) + m.map_base for m in self.models])
+        self.x[:self.n_maps] = STRETCH[self.statemap.predict(contexts)]
+        if self.match:
+            self.x[self.n_maps] = self.match.bit_inputs()
+        s, p = self.mixer.predict(self.x, self._selectors(c0, bitpos))
+        if self.final is None:
+            p = p[0]
+        else:
+            self.x2[:-1] = s
+            p = self.final.predict(self.x2, c0[None, :])[1][0]
+        a1 = self.apm1.predict(p, c0)
+        a2 = self.apm2.predict(p, c0 | (self.c1 << 8))
+        return (2 * p + a1 + a2 + 2) >> 2
+
+    def update(self, bits):
+        self.statemap.update(bits)
+        for m in self.models:
+            m.update(bits)
+        self.mixer.update(bits)
+        if self.final is not None:
+            self.final.update(bits)
+        self.apm1.update(bits)
+        self.apm2.update(bits)
+
+    def _selectors(self, c0, bitpos):
+        out = []
+        for s in self.selectors:
+            if s == "c0":
+                out.append(c0)
+            elif s == "c1":
+                out.append(self.c1)
+            elif s == "match":
+                bucket = self.match.bucket if self.match is not None else 0
+                out.append(bucket * 8 + bitpos + 0 * c0)
+            elif s == "c2bits":
+                out.append((self.c2 >> 4) * 16 + (self.c1 >> 4))
+        return np.stack(out)
+
+
+_SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "c2bits": 256}

@@ -1,0 +1,234 @@
+"""cmzip bench: consistent figures, Markdown, JSON, plot and the command line.
+
+Most tests benchmark a fast stand-in codec (zlib at the asked level, in a module the child
+processes import) so that the machinery is tested in seconds; one test goes through the real
+cmzip on a tiny file.
+"""
+import bz2
+import json
+import lzma
+import shutil
+import zlib
+
+import pytest
+from click.testing import CliRunner
+
+from cmzip import bench
+from cmzip.samples import sample
+
+STAND_IN = '''
+import zlib
+def compress(data, level):
+    return zlib.compress(data, level)
+def decompress(blob):
+    return zlib.decompress(blob)
+'''
+BROKEN = '''
+import zlib
+def compress(data, level):
+    return zlib.compress(data, level)
+def decompress(blob):
+    return zlib.decompress(blob)[:-1]  # loses the last byte
+'''
+
+
+def use_codec(monkeypatch, tmp_path, name, source):
+    """Make bench measure module `name` (written from `source`) instead of cmzip."""
+    modules = tmp_path / "modules"
+    modules.mkdir(exist_ok=True)
+    (modules / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(modules))  # the children get the parent's sys.path
+    monkeypatch.setattr(bench, "CODEC_MODULE", name)
+
+
+@pytest.fixture
+def stand_in(monkeypatch, tmp_path):
+    use_codec(monkeypatch, tmp_path, "bench_stand_in", STAND_IN)
+
+
+@pytest.fixture
+def broken(monkeypatch, tmp_path):
+    use_codec(monkeypatch, tmp_path, "bench_broken", BROKEN)
+
+
+@pytest.fixture
+def files_dir(tmp_path):
+    directory = tmp_path / "small"
+    directory.mkdir()
+    for kind, size in (("text", 4000), ("binary", 3000), ("redundant", 2000)):
+        (directory / kind).write_bytes(sample(kind, size))
+    return directory
+
+
+@pytest.fixture
+def result(stand_in, files_dir):
+    return bench.run_bench([str(files_dir)], levels=[1])
+
+
+def test_figures_are_consistent(result, files_dir):
+    assert result["ok"] and not bench.failures(result)
+    assert [row["file"] for row in result["files"]] == ["small/binary", "small/redundant",
+                                                         "small/text"]
+    names = [c["name"] for c in result["compressors"]]
+    assert names == ["cmzip L1", "zlib 9", "bz2 9", "lzma 9e"]
+    for row in result["files"]:
+        data = (files_dir / row["file"].split("/")[1]).read_bytes()
+        assert row["size"] == len(data)
+        expected_sizes = {
+            "cmzip L1": len(zlib.compress(data, 1)),  # the stand-in: proves the child ran level 1
+            "zlib 9": len(zlib.compress(data, 9)),
+            "bz2 9": len(bz2.compress(data, 9)),
+            "lzma 9e": len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)),
+        }
+        for name, figures in row["results"].items():
+            assert figures["compressed"] == expected_sizes[name]
+            assert figures["bpb"] == pytest.approx(8 * figures["compressed"] / len(data))
+            assert figures["round_trip"] is True and figures["error"] is None
+            assert figures["compress_kbps"] > 0 and figures["decompress_kbps"] > 0
+        cmzip = row["results"]["cmzip L1"]
+        assert cmzip["compress_peak_rss_bytes"] > 1 << 20  # a whole Python process
+        assert cmzip["decompress_peak_rss_bytes"] > 1 << 20
+
+
+def test_totals(result):
+    for name, total in result["totals"].items():
+        per_file = [row["results"][name] for row in result["files"]]
+        original = sum(row["size"] for row in result["files"])
+        compressed = sum(f["compressed"] for f in per_file)
+        assert total["original"] == original and total["compressed"] == compressed
+        assert total["bpb"] == pytest.approx(8 * compressed / original)
+        assert total["mean_bpb"] == pytest.approx(sum(f["bpb"] for f in per_file) / len(per_file))
+        assert total["round_trip"] is True
+
+
+def test_result_is_json_with_run_information(result):
+    loaded = json.loads(json.dumps(result))
+    run = loaded["run"]
+    assert run["date_utc"].endswith("+00:00")
+    assert run["machine"]["cpu_count"] >= 1 and run["python"]
+    assert set(run["versions"]) == {"cmzip", "numpy", "torch", "click", "constriction"}
+    assert set(run["child_threads"]) == set(bench.THREAD_VARIABLES)
+    assert loaded["levels"] == [1] and loaded["repeat"] == 1
+
+
+def markdown_tables(text):
+    """The Markdown tables of `text`, each as a list of rows of stripped cells."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            assert line.endswith("|"), line
+            current.append([cell.strip() for cell in line[1:-1].split("|")])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def test_markdown_is_well_formed(result):
+    per_file, summary = markdown_tables(bench.to_markdown(result))
+    header, separator, *rows = per_file
+    assert header[:3] == ["file", "size", "cmzip L1 bpb"]
+    assert {"zlib 9 bpb", "bz2 9 bpb", "lzma 9e bpb", "L1 comp KB/s", "L1 peak MiB"} <= set(header)
+    assert len(separator) == len(header) and all(set(cell) <= set(":-") for cell in separator)
+    assert all(len(row) == len(header) for row in rows)
+    assert [row[0] for row in rows] == [r["file"] for r in result["files"]] + ["**total**"]
+    assert rows[-1][2] == f"{result['totals']['cmzip L1']['bpb']:.3f}"
+
+    assert [row[0] for row in summary[2:]] == ["cmzip L1", "zlib 9", "bz2 9", "lzma 9e"]
+    assert all(len(row) == len(summary[0]) for row in summary)
+
+
+def test_round_trip_failure_is_reported(broken, files_dir):
+    result = bench.run_bench([str(files_dir)], levels=[1], baselines=False)
+    assert not result["ok"]
+    lines = bench.failures(result)
+    assert len(lines) == 3 and all("ROUND TRIP MISMATCH" in line for line in lines)
+    assert result["totals"]["cmzip L1"]["bpb"] is None
+    assert "FAIL" in bench.to_markdown(result)
+
+
+def test_external_compressor(stand_in, files_dir):
+    if shutil.which("gzip") is None:
+        pytest.skip("gzip not on PATH")
+    result = bench.run_bench([str(files_dir / "text")], levels=[1], baselines=False,
+                             externals=["gzip -9"])
+    figures = result["files"][0]["results"]["gzip -9"]
+    assert figures["round_trip"] and figures["error"] is None
+    assert figures["bpb"] == pytest.approx(8 * figures["compressed"] / 4000)
+
+
+def test_missing_external_is_skipped_with_a_warning(stand_in, files_dir):
+    with pytest.warns(bench.BenchWarning, match="not found on PATH"):
+        result = bench.run_bench([str(files_dir / "text")], levels=[1], baselines=False,
+                                 externals=["no-such-compressor-here -9"])
+    assert [c["name"] for c in result["compressors"]] == ["cmzip L1"]
+    assert result["skipped"][0]["name"] == "no-such-compressor-here -9"
+
+
+def test_corpus_that_differs_from_manifest_warns(stand_in, tmp_path, monkeypatch):
+    corpus = tmp_path / "corpora" / "calgary"
+    corpus.mkdir(parents=True)
+    (corpus / "paper4").write_bytes(sample("text", 1000))
+    monkeypatch.setenv("CMZIP_CORPORA", str(tmp_path / "corpora"))
+    with pytest.warns(bench.BenchWarning, match="paper4: size 1000 bytes"):
+        files, reports = bench.collect_inputs(["calgary"])
+    assert [f.label for f in files] == ["calgary/paper4"]  # missing files are left out
+    assert len(reports[0].missing) == 17
+
+
+def test_inputs_that_do_not_exist(tmp_path):
+    with pytest.raises(bench.BenchError, match="not a corpus name"):
+        bench.collect_inputs([str(tmp_path / "nothing")])
+
+
+def test_parse_levels():
+    assert bench.parse_levels("1,5,9") == [1, 5, 9]
+    assert bench.parse_levels("1-3, 2") == [1, 2, 3]
+    for bad in ("0", "10", "x", "1-"):
+        with pytest.raises(bench.BenchError):
+            bench.parse_levels(bad)
+
+
+def test_plot_writes_a_png(result, tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "bpb.png"
+    bench.plot(result, target)
+    image = target.read_bytes()
+    assert image.startswith(b"\x89PNG\r\n\x1a\n") and len(image) > 5000
+
+
+def test_command_line(stand_in, files_dir, tmp_path):
+    json_path, markdown_path = tmp_path / "out.json", tmp_path / "out.md"
+    outcome = CliRunner().invoke(bench.bench_command, [
+        str(files_dir), "--levels", "1,2", "--json", str(json_path),
+        "--markdown", str(markdown_path), "--external", "no-such-compressor-here"])
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.stdout == markdown_path.read_text()
+    assert "cmzip L2 bpb" in outcome.stdout
+    assert "warning: --external 'no-such-compressor-here'" in outcome.stderr
+    assert "[3/3" in outcome.stderr  # progress, one line per file when not a terminal
+    saved = json.loads(json_path.read_text())
+    assert saved["ok"] and saved["levels"] == [1, 2] and len(saved["files"]) == 3
+
+
+def test_command_line_exits_1_on_round_trip_failure(broken, files_dir):
+    outcome = CliRunner().invoke(bench.bench_command, [str(files_dir / "text"), "--levels", "1"])
+    assert outcome.exit_code == 1
+    assert "FAILED: " in outcome.stderr and "cmzip L1: ROUND TRIP MISMATCH" in outcome.stderr
+
+
+def test_command_line_plot_without_matplotlib(monkeypatch, files_dir, tmp_path):
+    monkeypatch.setattr(bench, "matplotlib_available", lambda: False)
+    outcome = CliRunner().invoke(bench.bench_command,
+                                 [str(files_dir), "--plot", str(tmp_path / "x.png")])
+    assert outcome.exit_code == 1
+    assert "pip install cmzip[plot]" in outcome.stderr
+
+
+def test_real_cmzip_on_a_tiny_file(tmp_path):
+    """Through the real cmzip.compress/decompress, in child processes that import this cmzip."""
+    (tmp_path / "tiny.txt").write_bytes(sample("text", 300))
+    result = bench.run_bench([str(tmp_path / "tiny.txt")], levels=[1], baselines=False)
+    figures = result["files"][0]["results"]["cmzip L1"]
+    assert result["ok"], bench.failures(result)
+    assert figures["round_trip"] and figures["bpb"] == pytest.approx(8 * figures["compressed"] / 300)

@@ -1,0 +1,88 @@
+"""Round trips through the codec and the public API on edge cases and every level."""
+import zlib
+
+import numpy as np
+import pytest
+
+import cmzip
+from cmzip.codec import Codec
+from cmzip.levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, lanes_for
+from cmzip.samples import sample
+
+
+def roundtrip(data, level):
+    packed = cmzip.compress(data, level=level)
+    assert cmzip.decompress(packed) == data
+    return packed
+
+
+@pytest.mark.parametrize("data", [b"", b"x", b"\x00\xff", bytes(range(256)),
+                                  bytes(range(256)) * 3 + b"tail"],
+                         ids=["empty", "1-byte", "2-bytes", "all-256", "uneven"])
+def test_tiny_inputs_roundtrip(data):
+    roundtrip(data, DEFAULT_LEVEL)
+
+
+@pytest.mark.parametrize("level", range(MIN_LEVEL, MAX_LEVEL + 1))
+def test_every_level_roundtrips_text_binary_and_redundant(level):
+    for kind in ("text", "binary", "redundant"):
+        roundtrip(sample(kind, 6000), level)
+
+
+def test_lengths_that_do_not_divide_by_the_lane_count():
+    for n in (641, 1283, 5001):
+        data = sample("text", n)
+        lanes = lanes_for(n, DEFAULT_LEVEL)
+        assert lanes > 1 and n % lanes != 0
+        roundtrip(data, DEFAULT_LEVEL)
+
+
+def test_random_bytes_expand_only_slightly():
+    data = np.random.default_rng(7).integers(0, 256, 20000, dtype=np.uint8).tobytes()
+    packed = roundtrip(data, 1)
+    assert len(packed) < len(data) * 1.01 + 100
+
+
+@pytest.mark.slow
+def test_one_megabyte_of_zeros_costs_almost_nothing():
+    data = bytes(1 << 20)
+    packed = roundtrip(data, 1)
+    assert len(packed) < 600          # container overhead plus a few hundred payload bytes
+
+
+def test_highly_redundant_input_is_nearly_free():
+    data = b"a" * 50000
+    packed = roundtrip(data, DEFAULT_LEVEL)
+    assert len(packed) < 200
+
+
+def test_models_carry_over_between_blocks_and_blocks_decode():
+    # the second block of a repeated text is much cheaper than the first
+    text = sample("text", 1 << 16)
+    codec = Codec(DEFAULT_LEVEL)
+    lanes1, first = codec.encode_block(text)
+    lanes2, second = codec.encode_block(text)
+    assert len(second) < 0.6 * len(first)
+    decoder = Codec(DEFAULT_LEVEL)
+    assert decoder.decode_block(first, len(text), lanes1) == text
+    assert decoder.decode_block(second, len(text), lanes2) == text
+
+
+def test_stream_crossing_a_block_boundary(tmp_path):
+    import io
+    data = sample("text", 70000) + sample("binary", 5000)
+    out = io.BytesIO()
+    cmzip.compress_stream(io.BytesIO(data), out, DEFAULT_LEVEL, block_size=1 << 16)
+    assert cmzip.decompress(out.getvalue()) == data
+
+
+def test_encoding_is_deterministic():
+    data = sample("text", 8000)
+    assert cmzip.compress(data) == cmzip.compress(data)
+    assert zlib.crc32(cmzip.compress(data, level=1)) == zlib.crc32(cmzip.compress(data, level=1))
+
+
+def test_small_files_use_few_lanes_and_big_files_many():
+    assert lanes_for(100, DEFAULT_LEVEL) == 1
+    assert lanes_for(10_000, DEFAULT_LEVEL) > 1
+    assert lanes_for(10_000_000, 1) > lanes_for(10_000_000, MAX_LEVEL)
