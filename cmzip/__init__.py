@@ -2,12 +2,15 @@
 
 The interface is shaped like the standard library's lzma and bz2 modules:
 
-    >>> import cmzip
-    >>> packed = cmzip.compress(b"hello hello hello")
-    >>> cmzip.decompress(packed)
-    b'hello hello hello'
-    >>> with cmzip.open("notes.txt.cmz", "wt", encoding="utf-8") as f:
-    ...     f.write("any amount of text, written in pieces")
+    import cmzip
+    packed = cmzip.compress(b"hello hello hello", level=9)
+    assert cmzip.decompress(packed) == b"hello hello hello"
+
+    with cmzip.open("notes.txt.cmz", "wt", encoding="utf-8") as f:
+        f.write("any amount of text, written in pieces of any size")
+    with cmzip.open("notes.txt.cmz", "rt", encoding="utf-8") as f:
+        for line in f:
+            ...
 
 Every problem with compressed data or with a level raises CmzipError (a ValueError).
 Importing cmzip is cheap: the models (numpy, torch) load on the first compress or decompress.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import click
 
 from . import __version__
-from .container import compress_stream, decompress_stream, read_info
+from .container import compress_stream, decompress_stream, read_info, write_all
 from .errors import CmzipError
 from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level
 from .progress import progress_bar
@@ -50,7 +50,7 @@ class Settings:
 def cli():
     """cmzip: lossless compression by context mixing. Models that learn from the file as
     they go predict every bit; an arithmetic coder turns the predictions into few bits.
-    Slower than gzip or xz, and smaller.
+    Much slower than gzip or xz; built to compress smaller.
 
     \b
     Examples:
@@ -94,7 +94,8 @@ def _output_options(command):
     return command
 
 
-def _settings(files, output, to_stdout, keep, force, quiet, verbose):
+def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet=False,
+              verbose=False):
     """Check that the options fit together."""
     if output is not None and to_stdout:
         raise click.UsageError("-o/--output and -c/--stdout cannot be combined")
@@ -112,14 +113,16 @@ def _settings(files, output, to_stdout, keep, force, quiet, verbose):
 @click.option("-l", "--level", type=click.IntRange(MIN_LEVEL, MAX_LEVEL), default=DEFAULT_LEVEL,
               show_default=True, help=f"Compression level: {MIN_LEVEL} fastest, {MAX_LEVEL} strongest.")
 @click.option("--verify", is_flag=True,
-              help="Decompress the result and check it before reporting success (twice the time).")
+              help="Decompress the result and check it before reporting success (twice the "
+                   "time; implied by --rm).")
 @_output_options
 def compress(files, level, verify, **options):
     """Compress each FILE into FILE.cmz.
 
-    The input is kept unless --rm is given. FILE "-" reads standard input and writes
-    standard output (or -o PATH). The output appears only when complete: an error or
-    Ctrl-C leaves no partial file behind.
+    The input is kept unless --rm is given; then the output is first decompressed and
+    checked, as with --verify, so that an input is never removed for an output that would
+    not restore it. FILE "-" reads standard input and writes standard output (or -o PATH).
+    The output appears only when complete: an error or Ctrl-C leaves no partial file behind.
 
     \b
     Examples:
@@ -138,6 +141,7 @@ def compress(files, level, verify, **options):
     def compress_to(source, out, progress):
         return compress_stream(source, out, level, progress=progress)
 
+    verify = verify or not settings.keep
     _for_each_file(files, settings, "compressed", lambda name: _convert_file(
         name, settings, _compressed_name, compress_to, "compressed", verify))
 
@@ -179,7 +183,7 @@ def test_command(files, quiet, verbose):
     Example:
       cmzip test -v backups/*.cmz
     """
-    settings = _settings(files, None, False, True, False, quiet, verbose)
+    settings = _settings(files, quiet=quiet, verbose=verbose)
     _for_each_file(files, settings, "tested OK", lambda name: _test_file(name, settings))
 
 
@@ -193,6 +197,7 @@ def info(files):
     Example:
       cmzip info book1.cmz
     """
+    # quiet: several descriptions need no summary line; errors are still printed.
     _for_each_file(files, Settings(quiet=True), "described", _print_info)
 
 
@@ -389,7 +394,8 @@ def _open_target(path, source, force, readable=False):
             with tempfile.TemporaryFile() as temp:
                 yield temp
                 temp.seek(0)
-                shutil.copyfileobj(temp, stdout)
+                for chunk in iter(lambda: temp.read(1 << 20), b""):
+                    write_all(stdout, chunk)
         else:
             yield stdout
         stdout.flush()

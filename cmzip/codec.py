@@ -23,6 +23,7 @@ class Codec:
         self.level = check_level(level)
         self.config = level_config(level)
         self.predictor = None
+        self.last_history = None
 
     def lanes_for(self, n):
         """Deterministic lane count for a block of n bytes at this level."""
@@ -69,6 +70,9 @@ class Codec:
         if self.predictor is None:          # tables are sized by the stream's first block
             self.predictor = Predictor(self.config, len(hist.buf) - 1)
         predictor = self.predictor
+        if self.last_history is not None:
+            hist.carry_over(self.last_history)
+        self.last_history = hist
         predictor.start_block(hist)
         for t in range(hist.steps):
             code_bit = bit_source_for_step(t)

@@ -45,6 +45,7 @@ Why it looks like this:
 
 Every problem with the input raises CmzipError with a one-line message.
 """
+import errno
 import struct
 import zlib
 from dataclasses import dataclass
@@ -115,10 +116,22 @@ def _sealed(fields):
     return fields + _U32.pack(zlib.crc32(fields))
 
 
+def write_all(file, data):
+    """Write all of data to a binary file object. A write() may take only part of it (a raw
+    file; a pipe whose reader has gone, where the next write then raises BrokenPipeError);
+    ignoring that would lose data silently."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the output accepted no more data")
+        view = view[written:]
+
+
 def block_log_for(block_size):
     """log2 of block_size; ValueError unless it is a power of two in the allowed range."""
     block_log = block_size.bit_length() - 1
-    if block_size != 1 << block_log or not MIN_BLOCK_LOG <= block_log <= MAX_BLOCK_LOG:
+    if not MIN_BLOCK_LOG <= block_log <= MAX_BLOCK_LOG or block_size != 1 << block_log:
         raise ValueError(f"block size must be a power of two from 2**{MIN_BLOCK_LOG} "
                          f"to 2**{MAX_BLOCK_LOG}, got {block_size}")
     return block_log
@@ -163,7 +176,7 @@ class StreamEncoder:
         self._write(_sealed(_TRAILER_FIELDS.pack(self.original_size, self._crc)))
 
     def _write(self, data):
-        self._fout.write(data)
+        write_all(self._fout, data)
         self.compressed_size += len(data)
 
 
@@ -338,7 +351,7 @@ def decompress_stream(fin, fout, *, progress=None):
     original = reported = 0
     for data in _decode_blocks(reader):
         if fout is not None:
-            fout.write(data)
+            write_all(fout, data)
         original += len(data)
         if progress:
             progress(reader.position - reported)

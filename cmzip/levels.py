@@ -10,6 +10,10 @@ from .errors import CmzipError
 
 MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 5
 
+# Bumped whenever the coded bits change for the same config (a model or coder change), so that
+# the fingerprint in the header tells an old file from a new decoder with a clear message.
+MODEL_VERSION = 1
+
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
 _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
          "sparse1", "sparse2", "sparse3"]
@@ -42,7 +46,7 @@ def level_config(level):
 
 def level_fingerprint(level):
     """32-bit fingerprint of the level's full model config."""
-    return zlib.crc32(repr(sorted(level_config(level).items())).encode())
+    return zlib.crc32(repr((MODEL_VERSION, sorted(level_config(level).items()))).encode())
 
 
 def describe_level(level):

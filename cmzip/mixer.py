@@ -17,8 +17,10 @@ class Mixer:
     set_k chosen per lane per bit by its own small context.  Weights are 16.16 fixed point; the
     gradient of the coding cost in the stretch domain is x_i * (bit - p)."""
 
-    def __init__(self, n_inputs, set_counts, lr=12, init_weight=0.15):
+    def __init__(self, n_inputs, set_counts, lr=12, init_weight=0.15, lane_power=0.0):
         self.n_inputs, self.lr = n_inputs, lr
+        # k lanes that used one weight set in a step move it by their summed gradient / k^power
+        self.lane_divisor = np.round(np.maximum(np.arange(4097), 1) ** lane_power * 256).astype(np.int64)
         self.set_offset = np.cumsum([0] + list(set_counts))[:-1, None]      # (K, 1)
         self.n_rows = int(sum(set_counts))
         self.w = np.full((self.n_rows, n_inputs), int(init_weight * 65536), dtype=np.int64)
@@ -40,25 +42,30 @@ class Mixer:
         cell = (self.rows[:, :, None] * self.n_inputs + self._column).ravel()
         # bincount sums in float64: exact, every partial sum is an integer below 2^53
         total = np.bincount(cell, weights=grad.ravel(), minlength=self.w.size)
-        self.w += (total.astype(np.int64).reshape(self.w.shape) * self.lr) >> 20
+        hits = np.bincount(self.rows.ravel(), minlength=self.n_rows)
+        step = total.astype(np.int64).reshape(self.w.shape) * (self.lr * 256)
+        self.w += (step // self.lane_divisor[hits][:, None]) >> 20
 
 
 class APM:
-    """Adaptive probability map (secondary symbol estimation): refines a probability given a
-    context by interpolating between 25 learned points spaced along the stretch axis."""
+    """K adaptive probability maps at once (secondary symbol estimation): map k refines a
+    probability given its own context by interpolating between 25 learned points spaced along
+    the stretch axis."""
 
     STEP = 256
     NODES = 2 * SMAX // STEP + 2                              # 25 nodes cover [-SMAX, SMAX]
 
-    def __init__(self, n_contexts, rate=7):
+    def __init__(self, context_counts, rate=7):
         self.rate = rate
         nodes = np.arange(self.NODES, dtype=np.int64) * self.STEP - SMAX
         row = SQUASH[np.clip(nodes, -SMAX, SMAX) + SMAX] << 6   # 22-bit probabilities
-        self.t = np.tile(row, n_contexts)
+        self.t = np.tile(row, int(sum(context_counts)))
+        self.first_row = np.cumsum([0] + list(context_counts))[:-1, None]   # (K, 1)
 
     def predict(self, p16, context):
+        """p16: (L,) probabilities; context: (K, L), one row per map.  Returns (K, L)."""
         u = STRETCH[p16] + SMAX
-        lo = context * self.NODES + (u >> 8)
+        lo = (context + self.first_row) * self.NODES + (u >> 8)
         w = u & 255
         p = (self.t[lo] * (256 - w) + self.t[lo + 1] * w) >> 14
         self._node = lo + (w >> 7)                             # the nearer node learns
@@ -66,5 +73,5 @@ class APM:
 
     def update(self, bits):
         node = self._node
-        np.add.at(self.t, node, ((bits << 22) - self.t[node]) >> self.rate)
+        np.add.at(self.t, node, (((bits << 22) - self.t[node]) >> self.rate))
         self.t[node] = np.minimum(np.maximum(self.t[node], 64), (1 << 22) - 64)

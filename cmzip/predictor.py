@@ -43,10 +43,11 @@ class Predictor:
         self.selectors = config["mixers"]
         k = len(self.selectors)
         self.mixer = Mixer(self.n_inputs, [_SELECTOR_SIZES[s] for s in self.selectors],
-                           lr=config["mixer_lr"], init_weight=config["init_weight"])
+                           lr=config["mixer_lr"], init_weight=config["init_weight"],
+                           lane_power=config.get("lane_power", 0.0))
         self.final = Mixer(k + 1, [256], lr=config["final_lr"], init_weight=1 / k) if k > 1 else None
-        self.apm1 = APM(256)                 # context: the bits of this byte so far
-        self.apm2 = APM(1 << 16)             # ... and the previous byte
+        # refinement contexts: the bits of this byte so far; and those with the previous byte
+        self.apm = APM([256, 1 << 16])
 
     def start_block(self, hist):
         self.hist = hist
@@ -64,7 +65,7 @@ class Predictor:
         self.c2 = ((self.hist.c4 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
 
     def predict(self, c0, bitpos):
-        contexts = np.concatenate([m.bit_contexts(c0, bitpos) + m.map_base for m in self.models])
+        contexts = np.concatenate([m.bit_contexts(c0, bitpos) for m in self.models])
         self.x[:self.n_maps] = STRETCH[self.statemap.predict(contexts)]
         if self.match:
             self.x[self.n_maps] = self.match.bit_inputs()
@@ -74,9 +75,8 @@ class Predictor:
         else:
             self.x2[:-1] = s
             p = self.final.predict(self.x2, c0[None, :])[1][0]
-        a1 = self.apm1.predict(p, c0)
-        a2 = self.apm2.predict(p, c0 | (self.c1 << 8))
-        return (2 * p + a1 + a2 + 2) >> 2
+        a = self.apm.predict(p, np.stack([c0, c0 | (self.c1 << 8)]))
+        return (2 * p + a[0] + a[1] + 2) >> 2
 
     def update(self, bits):
         self.statemap.update(bits)
@@ -85,8 +85,7 @@ class Predictor:
         self.mixer.update(bits)
         if self.final is not None:
             self.final.update(bits)
-        self.apm1.update(bits)
-        self.apm2.update(bits)
+        self.apm.update(bits)
 
     def _selectors(self, c0, bitpos):
         out = []

@@ -125,7 +125,38 @@ def test_read_info_describes_without_decoding(sample, monkeypatch):
     assert info.bits_per_byte == pytest.approx(8 * len(blob) / len(sample))
 
 
-@pytest.mark.parametrize("block_size", [1000, 1 << 15, 1 << 27, 3 << 16])
+class Dribble(io.RawIOBase):
+    """An output like a raw pipe: every write takes at most 3 bytes."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.data += data[:3]
+        return min(3, len(data))
+
+
+def test_short_writes_lose_nothing(tiny):
+    compressed, restored = Dribble(), Dribble()
+    compress_stream(io.BytesIO(tiny), compressed, 1)
+    assert compressed.data == compress(tiny, level=1)
+    decompress_stream(io.BytesIO(compressed.data), restored)
+    assert restored.data == tiny
+
+
+def test_an_output_that_takes_nothing_is_an_error(tiny):
+    class Full(Dribble):
+        def write(self, data):
+            return 0
+
+    with pytest.raises(OSError, match="accepted no more data"):
+        compress_stream(io.BytesIO(tiny), Full(), 1)
+
+
+@pytest.mark.parametrize("block_size", [0, 1000, 1 << 15, 1 << 27, 3 << 16])
 def test_block_size_must_be_an_allowed_power_of_two(block_size):
     with pytest.raises(ValueError, match="block size"):
         compress_stream(io.BytesIO(b"x"), io.BytesIO(), 1, block_size=block_size)

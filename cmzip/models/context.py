@@ -1,11 +1,12 @@
 """Hashed context models: for each context (order-n bytes, the current word, sparse byte
-patterns, ...) a table of bit histories.  Each bit history names an entry of the predictor's
-StateMap (one block of 256 entries per context), which turns it into a learned probability.
+patterns, the bytes above in fixed-length records) a table of bit histories.  Each bit history
+names an entry of the predictor's StateMap (one block of 256 entries per context), which turns
+it into a learned probability.
 
 Per byte, each context of each lane is hashed once.  At bit 0 and bit 4 the hash, extended by the
 bits of the byte seen so far, picks a 16-slot bucket: slot 0 holds an 8-bit check of the hash
 (a mismatch means another context owns the bucket: it is cleared and taken over), slots 1..15
-hold the bit histories of the 15 partial nibbles.  Each slot is a StateMap state index.
+hold the bit histories of the 15 partial nibbles.
 
 All contexts of all lanes are handled as one (n_contexts, L) array per operation.
 """
@@ -17,63 +18,84 @@ from .history import is_letter
 _NEXT = NEXT_STATE.ravel()          # _NEXT[2 * state + bit]
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xD6E8FEB86659FD93)
-_MASK = [np.uint64((1 << (8 * k)) - 1) for k in range(9)]
+_U = np.uint64
+
+
+def _mask(n_bytes):
+    return _U((1 << (8 * n_bytes)) - 1)
+
+
+def _order(n):
+    """The last n bytes (n <= 8)."""
+    if n <= 4:
+        return lambda h: h.c4 & _mask(n)
+    return lambda h: h.c4 | ((h.c8 & _mask(n - 4)) << _U(32))
+
+
+def _above(h, rows=1):
+    """The byte `rows` records back in each lane (0 where no record length is known)."""
+    r = h.record
+    return h.lane_bytes_back(np.where(r > 0, rows * r, 1 << 40)).astype(np.uint64)
+
+
+# name -> the raw context of every lane (uint64 array), before hashing
+CONTEXTS = {
+    **{f"o{n}": _order(n) for n in range(9)},
+    # the current word (letters only, case-folded) and, between words, the byte before
+    "word": lambda h: h.word ^ (h.c4 & _mask(1)) * _U(1 - is_letter(h.c1())),
+    # the current and the previous word
+    "word2": lambda h: h.word ^ (h.word1 * _U(0x5851F42D4C957F2D)),
+    # sparse contexts: byte patterns with gaps, for binary data
+    "sparse1": lambda h: (h.c4 >> _U(8)) & _mask(2),          # bytes 2..3 back
+    "sparse2": lambda h: (h.c4 >> _U(16)) & _mask(2),         # bytes 3..4 back
+    "sparse3": lambda h: h.c4 & _U(0xFF00FF),                 # bytes 1 and 3 back
+    "sparse4": lambda h: h.c4 & _U(0xFF00FF00),               # bytes 2 and 4 back
+    # fixed-length records (tables, images): the byte above, with the left byte, two rows
+    "rec1": lambda h: _above(h) | (h.record.astype(np.uint64) << _U(16)),
+    "rec2": lambda h: _above(h) | ((h.c4 & _mask(1)) << _U(8)) | (h.record.astype(np.uint64) << _U(16)),
+    "rec3": lambda h: _above(h) | (_above(h, 2) << _U(8)) | (h.record.astype(np.uint64) << _U(16)),
+    # column within the record, with the byte to the left
+    "column": lambda h: (h.pos % np.maximum(h.record, 1)).astype(np.uint64) << _U(8)
+    | (h.c4 & _mask(1)) | (h.record.astype(np.uint64) << _U(24)),
+}
 
 
 def _mix(v, salt):
-    """64-bit hash of v (uint64 array) with a per-context salt."""
-    h = (v + np.uint64(salt)) * _K1
-    h ^= h >> np.uint64(29)
+    """64-bit hash of v (uint64 array) with a salt."""
+    h = (v + salt) * _K1
+    h ^= h >> _U(29)
     return h * _K2
-
-
-def context_values(name, hist):
-    """The raw context of every lane for context `name`, as uint64 (before hashing)."""
-    c4, c8 = hist.c4, hist.c8
-    if name.startswith("o"):                       # o0 .. o8: the last n bytes
-        n = int(name[1:])
-        if n <= 4:
-            return c4 & _MASK[n]
-        return c4 | ((c8 & _MASK[n - 4]) << np.uint64(32))
-    if name == "word":                             # current word, and the byte before it
-        return hist.word ^ (c4 & _MASK[1]) * np.uint64(is_letter(hist.c1()) == 0)
-    if name == "word2":                            # current and previous word
-        return hist.word ^ (hist.word1 * np.uint64(0x5851F42D4C957F2D))
-    if name == "sparse1":                          # bytes 2..3 back
-        return (c4 >> np.uint64(8)) & _MASK[2]
-    if name == "sparse2":                          # bytes 3..4 back
-        return (c4 >> np.uint64(16)) & _MASK[2]
-    if name == "sparse3":                          # bytes 1 and 3 back
-        return c4 & np.uint64(0xFF00FF)
-    if name == "sparse4":                          # bytes 2 and 4 back
-        return c4 & np.uint64(0xFF00FF00)
-    raise ValueError(f"unknown context {name!r}")
 
 
 class ContextModel:
     def __init__(self, contexts, table_bits):
+        unknown = [c for c in contexts if c not in CONTEXTS]
+        if unknown:
+            raise ValueError(f"unknown contexts {unknown}")
         self.contexts = list(contexts)
         self.n_maps = n = len(self.contexts)     # StateMap look-ups per bit
         self.table_bits = table_bits
         self.table = np.zeros(n << table_bits, dtype=np.uint8)
-        self.offset = (np.arange(n, dtype=np.uint64) << np.uint64(table_bits))[:, None]
+        self.offset = (np.arange(n, dtype=np.uint64) << _U(table_bits))[:, None]
+        self.salt = np.arange(1, n + 1, dtype=np.uint64)[:, None] * _U(0x1000193)
         self.map_size = n * 256
         self.map_init = np.tile(np.pad(initial_p22(), (0, 256 - N_STATES)), n)
-        self.map_offset = (np.arange(n, dtype=np.int64) * 256)[:, None]   # + the predictor's base
+        self.map_base = 0                        # set by the predictor: where our entries start
 
     def start_block(self, hist):
-        self.hashes = np.zeros((self.n_maps, hist.lanes), dtype=np.uint64)
+        self.values = np.zeros((self.n_maps, hist.lanes), dtype=np.uint64)
+        self.map_offset = (self.map_base + np.arange(self.n_maps, dtype=np.int64) * 256)[:, None]
 
     def start_byte(self, hist):
         for i, name in enumerate(self.contexts):
-            self.hashes[i] = _mix(context_values(name, hist), i + 1)
+            self.values[i] = CONTEXTS[name](hist)
+        self.hashes = _mix(self.values, self.salt)
 
     def _select_bucket(self, c0):
         """At a nibble boundary: find (or claim) each context's bucket for the bits seen so far."""
-        h = _mix(self.hashes ^ c0.astype(np.uint64), 77)
-        bucket = (h >> np.uint64(64 - self.table_bits + 4)) << np.uint64(4)
-        self.base = (bucket + self.offset).astype(np.int64)
-        check = np.maximum(h >> np.uint64(56), np.uint64(1)).astype(np.uint8)   # 0 marks "empty"
+        h = _mix(self.hashes ^ c0.astype(np.uint64), _U(77))
+        self.base = ((h >> _U(64 - self.table_bits + 4) << _U(4)) + self.offset).astype(np.int64)
+        check = np.maximum(h >> _U(56), _U(1)).astype(np.uint8)       # 0 marks an empty bucket
         stale = self.table[self.base] != check
         if stale.any():
             base = self.base[stale]

@@ -8,7 +8,7 @@ bytes are masked to 0 by `lane_bytes_back`.
 """
 import numpy as np
 
-M64 = 0xFFFFFFFFFFFFFFFF
+MAX_RECORD = 4096
 
 
 def is_letter(c):
@@ -31,6 +31,14 @@ class History:
         self.word = np.zeros(lanes, dtype=np.uint64)    # hash of the current word (letters)
         self.word1 = np.zeros(lanes, dtype=np.uint64)   # hash of the previous word
         self.active = self.lengths > 0
+        # record detection: when a byte value recurs at the same distance as last time, that
+        # distance gets a vote; the lanes pool their votes (old ones fade), and a clear winner
+        # is taken as the length of fixed-size records (tables, images, database dumps)
+        self.last_seen = np.zeros((lanes, 256), dtype=np.int64)
+        self.last_gap = np.zeros((lanes, 256), dtype=np.int64)
+        self.gap_votes = np.zeros(MAX_RECORD + 1, dtype=np.int64)
+        self.record = np.zeros(lanes, dtype=np.int64)       # detected record length, 0 = none
+        self._lane = np.arange(lanes)
 
     def c1(self):
         return (self.c4 & np.uint64(0xFF)).astype(np.int64)
@@ -46,9 +54,29 @@ class History:
         self.word1 = np.where(ended, self.word, self.word1)
         grown = (self.word + (b | np.uint64(32))) * np.uint64(0x2F0F3A1B5C4D6E7F)
         self.word = np.where(letter, grown, np.uint64(0))
+        self._detect_records(byte.astype(np.int64))
         self.t += 1
         self.pos += 1
         self.active = self.t < self.lengths
+
+    def _detect_records(self, byte):
+        at = (self._lane, byte)
+        gap = self.pos + 1 - self.last_seen[at]             # last_seen holds position + 1
+        vote = (gap == self.last_gap[at]) & (gap > 3) & (gap <= MAX_RECORD) & self.active
+        self.last_gap[at] = gap
+        self.last_seen[at] = self.pos + 1
+        np.add.at(self.gap_votes, gap[vote], 1)
+        if self.t % 16 == 15:
+            if self.t % 64 == 63:
+                self.gap_votes >>= 1
+            best = int(self.gap_votes.argmax())
+            if self.gap_votes[best] >= 8:
+                self.record[:] = best
+
+    def carry_over(self, previous):
+        """Start from the record length and votes the previous block ended with."""
+        self.record[:] = previous.record[0]
+        self.gap_votes[:] = previous.gap_votes
 
     def lane_bytes_back(self, distance):
         """The byte `distance` (>= 1, per lane array or scalar) before each lane's next byte, or 0

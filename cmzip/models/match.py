@@ -21,6 +21,7 @@ class MatchModel:
     n_maps = 1              # StateMap look-ups per bit: (length bucket, expected bit)
     map_size = 32
     map_init = None
+    map_base = 0            # set by the predictor: where our StateMap entries start
     n_inputs = 1            # direct input: the expected bit, signed, scaled by the length
 
     def __init__(self, table_bits, min_len):
@@ -92,7 +93,7 @@ class MatchModel:
         on = (self.predicted >> (8 - bitpos)) == c0
         self.expected = (self.predicted >> (7 - bitpos)) & 1
         self.bucket = self.byte_bucket * on
-        return (2 * self.bucket + self.expected)[None, :]
+        return (self.map_base + 2 * self.bucket + self.expected)[None, :]
 
     def bit_inputs(self):
         """Direct input (1, L): +-length for the expected bit, 0 without a match."""

@@ -1,0 +1,385 @@
+"""The cmzip command line, through click's CliRunner, plus the installed console script."""
+import io
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import cmzip
+import cmzip.cli
+from cmzip.codec import Codec
+from cmzip.levels import DEFAULT_LEVEL, describe_level
+from cmzip.progress import MIN_BAR_BYTES, progress_bar
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cmzip.cli.cli, [str(arg) for arg in args], input=input)
+
+
+def names(directory):
+    return sorted(path.name for path in directory.iterdir())
+
+
+def assert_one_line_error(result, *fragments):
+    """Exit status 1 and exactly one line on stderr: `cmzip: error: ...`, no traceback."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("cmzip: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def original(tmp_path, tiny):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(tiny)
+    return path
+
+
+@pytest.fixture
+def packed(tmp_path, tiny):
+    """A valid .cmz file whose decompressed name (data.bin) does not exist yet."""
+    path = tmp_path / "data.bin.cmz"
+    path.write_bytes(cmzip.compress(tiny))
+    return path
+
+
+def damage(path, kind):
+    blob = bytearray(path.read_bytes())
+    if kind == "payload":
+        blob[40] ^= 0xFF
+    elif kind == "truncated":
+        del blob[-5:]
+    else:
+        blob[:] = b"just some text, not compressed\n"
+    path.write_bytes(blob)
+    return path
+
+
+@pytest.fixture(params=["payload", "truncated", "not cmz"])
+def corrupt(request, packed):
+    return damage(packed, request.param)
+
+
+# ---------------------------------------------------------------------------- compress, decompress
+
+def test_compress_writes_cmz_and_keeps_the_input(original, tiny):
+    result = run("compress", original)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == result.stderr == ""
+    assert original.read_bytes() == tiny
+    assert cmzip.decompress((original.parent / "notes.txt.cmz").read_bytes()) == tiny
+
+
+def test_decompress_restores_and_keeps_the_input(packed, tiny):
+    before = packed.read_bytes()
+    result = run("decompress", packed)
+    assert result.exit_code == 0, result.output
+    assert (packed.parent / "data.bin").read_bytes() == tiny
+    assert packed.read_bytes() == before
+
+
+def test_rm_removes_the_input_after_success(original, tiny):
+    compressed = original.parent / "notes.txt.cmz"
+    result = run("compress", "--rm", "-v", original)
+    assert result.exit_code == 0
+    assert "verified" in result.stderr   # --rm checks the output before removing the input
+    assert not original.exists() and compressed.exists()
+    assert run("decompress", "--rm", compressed).exit_code == 0
+    assert original.read_bytes() == tiny and not compressed.exists()
+
+
+def test_existing_output_needs_force(original, tiny):
+    compressed = original.parent / "notes.txt.cmz"
+    compressed.write_bytes(b"old")
+    assert_one_line_error(run("compress", original), "already exists", "-f")
+    assert compressed.read_bytes() == b"old"
+    assert run("compress", "-f", original).exit_code == 0
+    assert cmzip.decompress(compressed.read_bytes()) == tiny
+
+
+def test_stdout_option(original, packed, tiny):
+    before = names(original.parent)
+    result = run("compress", "-c", original)
+    assert result.exit_code == 0
+    assert cmzip.decompress(result.stdout_bytes) == tiny
+    result = run("decompress", "-c", packed)
+    assert result.exit_code == 0
+    assert result.stdout_bytes == tiny
+    assert names(original.parent) == before
+
+
+def test_output_option(original, tmp_path, tiny):
+    assert run("compress", "-o", tmp_path / "archive", original).exit_code == 0
+    assert run("decompress", "-o", tmp_path / "restored", tmp_path / "archive").exit_code == 0
+    assert (tmp_path / "restored").read_bytes() == tiny
+
+
+def test_dash_means_standard_input_and_output(tmp_path, tiny):
+    result = run("compress", "-", input=tiny)
+    assert result.exit_code == 0
+    compressed = result.stdout_bytes
+    assert cmzip.decompress(compressed) == tiny
+    result = run("decompress", "-", input=compressed)
+    assert result.exit_code == 0
+    assert result.stdout_bytes == tiny
+    assert run("decompress", "-o", tmp_path / "out", "-", input=compressed).exit_code == 0
+    assert (tmp_path / "out").read_bytes() == tiny
+
+
+def test_output_from_standard_input_gets_normal_permissions(tmp_path, tiny):
+    assert run("compress", "-o", tmp_path / "out.cmz", "-", input=tiny).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "out.cmz").stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("level", [1, 9])
+def test_level_option(original, level):
+    assert run("compress", "-l", level, original).exit_code == 0
+    assert (original.parent / "notes.txt.cmz").read_bytes()[5] == level
+
+
+@pytest.mark.parametrize("level", ["0", "10", "x"])
+def test_bad_level_is_a_usage_error(original, level):
+    result = run("compress", "-l", level, original)
+    assert result.exit_code == 2
+    assert "--level" in result.stderr
+    assert names(original.parent) == ["notes.txt"]
+
+
+def test_verbose_reports_sizes_speed_and_bits_per_byte(original, tiny):
+    result = run("compress", "-v", original)
+    assert result.exit_code == 0
+    size = (original.parent / "notes.txt.cmz").stat().st_size
+    line, = result.stderr.splitlines()
+    assert f"compressed to {original}.cmz" in line
+    assert f"{len(tiny)} bytes original, {size} bytes compressed" in line
+    assert f"{8 * size / len(tiny):.3f} bits/byte" in line
+    assert line.endswith("KB/s")
+    result = run("decompress", "-v", "-f", f"{original}.cmz")
+    assert "decompressed to" in result.stderr and "bits/byte" in result.stderr
+
+
+def test_output_keeps_the_input_permissions(original):
+    original.chmod(0o640)
+    assert run("compress", original).exit_code == 0
+    assert stat.S_IMODE((original.parent / "notes.txt.cmz").stat().st_mode) == 0o640
+
+
+# ---------------------------------------------------------------------------- errors
+
+def test_missing_file(tmp_path):
+    assert_one_line_error(run("compress", tmp_path / "nothing"), "No such file or directory")
+    assert names(tmp_path) == []
+
+
+def test_corrupt_input_leaves_nothing_behind(corrupt):
+    before = corrupt.read_bytes()
+    listing = names(corrupt.parent)
+    assert_one_line_error(run("decompress", "--rm", corrupt), corrupt.name)
+    assert names(corrupt.parent) == listing   # no output, no temporary file, input kept
+    assert corrupt.read_bytes() == before
+
+
+def test_several_files_go_on_after_a_failure(original, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_bytes(b"another file")
+    result = run("compress", original, tmp_path / "missing", other)
+    assert result.exit_code == 1
+    assert (tmp_path / "notes.txt.cmz").exists() and (tmp_path / "other.txt.cmz").exists()
+    error, summary = result.stderr.splitlines()
+    assert error.startswith("cmzip: error: ") and "missing" in error
+    assert summary == "cmzip: 2 of 3 files compressed, 1 failed"
+    quiet = run("compress", "-q", "-f", original, tmp_path / "missing")
+    assert quiet.exit_code == 1 and len(quiet.stderr.splitlines()) == 1
+
+
+def test_decompress_needs_the_cmz_suffix_or_an_explicit_output(original, tiny):
+    packed = original.parent / "packed"
+    packed.write_bytes(cmzip.compress(tiny))
+    assert_one_line_error(run("decompress", packed), "does not end in .cmz")
+    assert run("decompress", "-o", original.parent / "out", packed).exit_code == 0
+    assert run("decompress", "-c", packed).stdout_bytes == tiny
+
+
+def test_compress_refuses_a_cmz_input_without_force(packed):
+    assert_one_line_error(run("compress", packed), "already has the .cmz suffix")
+    assert run("compress", "-f", packed).exit_code == 0
+    assert (packed.parent / "data.bin.cmz.cmz").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["compress", "-o", "out", "a", "b"], "single FILE"),
+    (["compress", "-c", "-o", "out", "a"], "cannot be combined"),
+    (["decompress", "-c", "--rm", "a.cmz"], "cannot be combined"),
+    (["compress", "-q", "-v", "a"], "cannot be combined"),
+    (["compress", "-c", "a", "b"], "single FILE"),
+    (["compress"], "Missing argument"),
+])
+def test_usage_errors(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_interrupt_leaves_no_partial_output(original, tiny, monkeypatch):
+    def interrupted(source, out, level, progress=None):
+        out.write(b"half an output")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cmzip.cli, "compress_stream", interrupted)
+    result = run("compress", original)
+    assert result.exit_code == 130
+    assert names(original.parent) == ["notes.txt"]
+    assert original.read_bytes() == tiny
+
+
+def test_sigterm_leaves_no_partial_output(original, tiny, monkeypatch):
+    def terminated(source, out, level, progress=None):
+        out.write(b"half an output")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(cmzip.cli, "compress_stream", terminated)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cmzip.cli.main(["compress", str(original)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    assert names(original.parent) == ["notes.txt"]
+    assert original.read_bytes() == tiny
+
+
+def test_verify(original, tiny):
+    result = run("compress", "--verify", "-v", original)
+    assert result.exit_code == 0
+    assert "verified" in result.stderr
+    result = run("compress", "--verify", "-c", original)
+    assert cmzip.decompress(result.stdout_bytes) == tiny
+
+
+@pytest.mark.parametrize("option", ["--verify", "--rm"])
+def test_failed_verification_leaves_no_output_and_the_input(original, tiny, monkeypatch, option):
+    def broken(source, out, progress=None):
+        raise cmzip.CmzipError("corrupt data in block 1: checksum mismatch")
+
+    monkeypatch.setattr(cmzip.cli, "decompress_stream", broken)
+    assert_one_line_error(run("compress", option, original), "verification failed")
+    assert names(original.parent) == ["notes.txt"]
+    assert original.read_bytes() == tiny
+
+
+# ---------------------------------------------------------------------------- info, test
+
+def test_info(packed, tiny):
+    result = run("info", packed)
+    assert result.exit_code == 0, result.output
+    title, *rows = result.stdout.splitlines()
+    assert title == f"{packed}:"
+    fields = dict(row.strip().split("  ", 1) for row in rows)
+    fields = {key: value.strip() for key, value in fields.items()}
+    size = packed.stat().st_size
+    assert fields["format version"] == "1"
+    assert fields["level"] == str(DEFAULT_LEVEL)
+    assert fields["predictors"] == ", ".join(describe_level(DEFAULT_LEVEL)["predictors"])
+    assert fields["blocks"] == "1"
+    assert fields["lanes per block"] == str(Codec(DEFAULT_LEVEL).lanes_for(len(tiny)))
+    assert fields["original size"] == f"{len(tiny)} bytes"
+    assert fields["compressed size"] == f"{size} bytes"
+    assert fields["bits per byte"] == f"{8 * size / len(tiny):.3f}"
+
+
+@pytest.mark.parametrize("kind", ["truncated", "not cmz"])   # info does not decode payloads
+def test_info_rejects_damaged_files(packed, kind):
+    assert_one_line_error(run("info", damage(packed, kind)), packed.name)
+
+
+def test_test_command(packed, tmp_path):
+    listing = names(tmp_path)
+    result = run("test", "-v", packed)
+    assert result.exit_code == 0
+    assert f"{packed}: OK" in result.stderr
+    assert names(tmp_path) == listing
+
+
+def test_test_command_finds_damage(corrupt):
+    assert_one_line_error(run("test", corrupt), "cmzip: error: " + str(corrupt))
+
+
+# ---------------------------------------------------------------------------- help, version, progress
+
+@pytest.mark.parametrize("command", [[], ["compress"], ["decompress"], ["test"], ["info"]])
+def test_help(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+
+
+def test_help_states_the_defaults():
+    text = run("compress", "--help").stdout
+    assert "--keep" in text and "the default" in text and f"default: {DEFAULT_LEVEL}" in text
+
+
+def test_version():
+    assert cmzip.__version__ in run("--version").stdout
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_for_large_inputs():
+    with progress_bar(10 * MIN_BAR_BYTES, "big", stream=io.StringIO()) as update:
+        assert update is None
+    with progress_bar(MIN_BAR_BYTES - 1, "small", stream=FakeTerminal()) as update:
+        assert update is None
+    with progress_bar(None, "pipe", stream=FakeTerminal()) as update:
+        assert update is None
+    terminal = FakeTerminal()
+    with progress_bar(10 * MIN_BAR_BYTES, "big", stream=terminal) as update:
+        update(5 * MIN_BAR_BYTES)
+    assert "big" in terminal.getvalue() and "50%" in terminal.getvalue()
+
+
+# ---------------------------------------------------------------------------- as installed
+
+def test_installed_console_script_round_trip(original, tiny):
+    script = shutil.which("cmzip")
+    if script is None:
+        pytest.skip("the cmzip console script is not installed (pip install -e .)")
+    subprocess.run([script, "compress", "-q", str(original)], check=True)
+    restored = subprocess.run([script, "decompress", "-c", f"{original}.cmz"],
+                              check=True, capture_output=True).stdout
+    assert restored == tiny
+
+
+def test_python_dash_m_help():
+    result = subprocess.run([sys.executable, "-m", "cmzip", "--help"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "compress" in result.stdout and "decompress" in result.stdout
+
+
+def test_help_does_not_import_torch_or_the_models():
+    code = """
+import sys
+import cmzip.cli
+for args in (["--help"], ["compress", "--help"], ["info", "--help"]):
+    try:
+        cmzip.cli.main(args)
+    except SystemExit as exit:
+        assert exit.code == 0, exit.code
+heavy = [name for name in ("torch", "cmzip.codec") if name in sys.modules]
+assert not heavy, heavy
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
