@@ -36,17 +36,22 @@ class Codec:
         source = np.append(np.frombuffer(bytes(data), dtype=np.uint8), np.uint8(0))
         hist = History(n, lanes)
         probs = np.zeros((hist.steps, 8, lanes), dtype=np.uint16)
-        bytes_ = np.zeros((hist.steps, lanes), dtype=np.int64)
+        coded_bytes = np.zeros((hist.steps, lanes), dtype=np.uint8)
 
-        def next_byte(t):
-            bytes_[t] = source[np.where(hist.active, hist.pos, n)]    # inactive lanes: padding 0
-            byte = bytes_[t]
-            return lambda p, bitpos: _store(probs[t, bitpos], p, (byte >> (7 - bitpos)) & 1)
+        def bit_source(t):
+            byte = source[np.where(hist.active, hist.pos, n)].astype(np.int64)   # padding: 0
+            coded_bytes[t] = byte
 
-        self._run(hist, next_byte)
-        bits = (bytes_[:, None, :] >> np.arange(7, -1, -1)[None, :, None]) & 1
-        coded = np.arange(hist.steps)[:, None, None] < hist.lengths[None, None, :]
-        coded = np.broadcast_to(coded, probs.shape)
+            def take_bit(p, bitpos):
+                probs[t, bitpos] = p
+                return (byte >> (7 - bitpos)) & 1
+            return take_bit
+
+        self._run(hist, bit_source)
+        # the bits in coding order: step, bit (most significant first), lane
+        bits = np.unpackbits(coded_bytes[:, :, None], axis=2).transpose(0, 2, 1)
+        coded = np.arange(hist.steps)[:, None] < hist.lengths[None, :]     # (steps, lanes)
+        coded = np.broadcast_to(coded[:, None, :], probs.shape)
         return lanes, encode_bits(bits[coded], probs[coded])
 
     def decode_block(self, payload, n, lanes):
@@ -66,7 +71,7 @@ class Codec:
         self._run(hist, lambda t: decode_bit)
         return hist.buf[:len(hist.buf) - 1].tobytes()
 
-    def _run(self, hist, bit_source_for_step):
+    def _run(self, hist, bit_source):
         if self.predictor is None:          # tables are sized by the stream's first block
             self.predictor = Predictor(self.config, len(hist.buf) - 1)
         predictor = self.predictor
@@ -75,7 +80,7 @@ class Codec:
         self.last_history = hist
         predictor.start_block(hist)
         for t in range(hist.steps):
-            code_bit = bit_source_for_step(t)
+            code_bit = bit_source(t)
             predictor.start_byte()
             c0 = np.ones(hist.lanes, dtype=np.int64)
             for bitpos in range(8):
@@ -84,7 +89,3 @@ class Codec:
                 c0 = (c0 << 1) | bits
             hist.push((c0 - 256).astype(np.uint8))
 
-
-def _store(slot, p, bits):
-    slot[:] = p
-    return bits

@@ -14,37 +14,43 @@ from .exact import SMAX, SQUASH, STRETCH
 class Mixer:
     """K mixers at once: mixer k computes p_k = squash(sum_i w[k, set_k, i] * x_i), a single-layer
     network over stretched probabilities trained online to minimise coding cost, with weight set
-    set_k chosen per lane per bit by its own small context.  Weights are 16.16 fixed point; the
-    gradient of the coding cost in the stretch domain is x_i * (bit - p)."""
+    set_k chosen per lane per bit by its own small context.  The gradient of the coding cost in
+    the stretch domain is x_i * (bit - p).
 
-    def __init__(self, n_inputs, set_counts, lr=12, init_weight=0.15, lane_power=0.0):
-        self.n_inputs, self.lr = n_inputs, lr
-        # k lanes that used one weight set in a step move it by their summed gradient / k^power
-        self.lane_divisor = np.round(np.maximum(np.arange(4097), 1) ** lane_power * 256).astype(np.int64)
+    Weights are 16.16 fixed point held in float64: every weight, input and product is an integer
+    below 2^53, so the float64 sums are exact and identical in any order, on any machine, and
+    numpy's fast float paths (einsum, bincount) can be used without giving up exactness."""
+
+    def __init__(self, n_inputs, set_counts, lr=12, init_weight=0.15, lane_cap=32):
+        self.n_inputs, self.lane_cap = n_inputs, lane_cap
+        self.step_scale = lr / 2.0 ** 20        # lr is an integer: products stay exact
         self.set_offset = np.cumsum([0] + list(set_counts))[:-1, None]      # (K, 1)
         self.n_rows = int(sum(set_counts))
-        self.w = np.full((self.n_rows, n_inputs), int(init_weight * 65536), dtype=np.int64)
-        self._column = np.arange(n_inputs, dtype=np.int64)
+        self.w = np.full((self.n_rows, n_inputs), float(int(init_weight * 65536)))
+        self._column = np.arange(n_inputs)
 
     def predict(self, x, select):
-        """x: (n_inputs, L) stretched inputs; select: (K, L) weight-set index per mixer.
-        Returns (stretched outputs (K, L), p16 (K, L))."""
+        """x: (n_inputs, L) stretched inputs (float64 integers); select: (K, L) weight-set index
+        per mixer.  Returns (stretched outputs (K, L), p16 (K, L)) as int64."""
         self.x = x
         self.rows = select + self.set_offset
-        dot = np.einsum("klm,ml->kl", self.w[self.rows], x) >> 16
-        self.s = np.minimum(np.maximum(dot, -SMAX), SMAX)
+        dot = np.einsum("klm,ml->kl", self.w[self.rows], x)
+        self.s = np.minimum(np.maximum(np.floor(dot * 2.0 ** -16), -SMAX), SMAX).astype(np.int64)
         self.p = SQUASH[self.s + SMAX]
         return self.s, self.p
 
     def update(self, bits):
-        err = (bits << 16) - self.p                                   # (K, L), p16 units
-        grad = err[:, :, None] * self.x.T[None, :, :]                 # (K, L, M), exact integers
+        err = ((bits << 16) - self.p).astype(np.float64)              # (K, L), p16 units
+        grad = err[:, :, None] * self.x.T[None, :, :]                 # (K, L, M)
         cell = (self.rows[:, :, None] * self.n_inputs + self._column).ravel()
-        # bincount sums in float64: exact, every partial sum is an integer below 2^53
+        # The lanes' gradients are summed, as if the lanes had been coded one after another, but
+        # a weight set that more than lane_cap lanes used moves by lane_cap times their mean
+        # gradient: many lanes in one context (long runs, all lanes at the start of a block)
+        # would otherwise take one huge step and overshoot.
         total = np.bincount(cell, weights=grad.ravel(), minlength=self.w.size)
         hits = np.bincount(self.rows.ravel(), minlength=self.n_rows)
-        step = total.astype(np.int64).reshape(self.w.shape) * (self.lr * 256)
-        self.w += (step // self.lane_divisor[hits][:, None]) >> 20
+        damp = np.maximum(hits, self.lane_cap)[:, None] / float(self.lane_cap)
+        self.w += np.floor(total.reshape(self.w.shape) * self.step_scale / damp)
 
 
 class APM:

@@ -7,7 +7,7 @@ are shared by the lanes and live as long as the stream; per-lane arrays are (...
 """
 import numpy as np
 
-from .exact import STRETCH
+from .exact import STRETCH, squash
 from .mixer import APM, Mixer
 from .models.context import ContextModel
 from .models.match import MatchModel
@@ -37,25 +37,28 @@ class Predictor:
             m.map_base = base
             base += m.map_size
         self.statemap = StateMap(np.concatenate([
-            m.map_init if m.map_init is not None else np.full(m.map_size, P22 // 2) for m in self.models]))
+            m.map_init if m.map_init is not None else np.full(m.map_size, P22 // 2) for m in self.models]),
+            limit=1023, lane_cap=config["lane_cap"],
+            confidence=np.concatenate([m.map_confidence(config["novel_prior"]) for m in self.models]))
         self.n_maps = sum(m.n_maps for m in self.models)
         self.n_inputs = self.n_maps + (1 if self.match else 0) + 1
         self.selectors = config["mixers"]
         k = len(self.selectors)
         self.mixer = Mixer(self.n_inputs, [_SELECTOR_SIZES[s] for s in self.selectors],
                            lr=config["mixer_lr"], init_weight=config["init_weight"],
-                           lane_power=config.get("lane_power", 0.0))
-        self.final = Mixer(k + 1, [256], lr=config["final_lr"], init_weight=1 / k) if k > 1 else None
-        # refinement contexts: the bits of this byte so far; and those with the previous byte
-        self.apm = APM([256, 1 << 16])
+                           lane_cap=config["lane_cap"])
+        self.final = Mixer(k + 1, [256], lr=config["final_lr"], init_weight=1 / k,
+                           lane_cap=config["lane_cap"]) if k > 1 else None
+        self.apm_contexts = config["apms"]
+        self.apm = APM([_APM_SIZES[a] for a in self.apm_contexts])
 
     def start_block(self, hist):
         self.hist = hist
         for m in self.models:
             m.start_block(hist)
-        self.x = np.zeros((self.n_inputs, hist.lanes), dtype=np.int64)
+        self.x = np.zeros((self.n_inputs, hist.lanes))
         self.x[-1] = BIAS
-        self.x2 = np.zeros((len(self.selectors) + 1, hist.lanes), dtype=np.int64)
+        self.x2 = np.zeros((len(self.selectors) + 1, hist.lanes))
         self.x2[-1] = BIAS
 
     def start_byte(self):
@@ -70,13 +73,15 @@ class Predictor:
         if self.match:
             self.x[self.n_maps] = self.match.bit_inputs()
         s, p = self.mixer.predict(self.x, self._selectors(c0, bitpos))
-        if self.final is None:
-            p = p[0]
-        else:
+        if self.final is not None:
             self.x2[:-1] = s
-            p = self.final.predict(self.x2, c0[None, :])[1][0]
-        a = self.apm.predict(p, np.stack([c0, c0 | (self.c1 << 8)]))
-        return (2 * p + a[0] + a[1] + 2) >> 2
+            s, p = self.final.predict(self.x2, c0[None, :])
+        p = p[0]
+        refined = self.apm.predict(p, self._apm_contexts(c0))
+        # average in the stretch domain, the mixer's own estimate keeping half the weight: a
+        # near-certain prediction stays near-certain even while an APM is still catching up
+        k = len(self.apm_contexts)
+        return squash((k * s[0] + STRETCH[refined].sum(axis=0)) // (2 * k))
 
     def update(self, bits):
         self.statemap.update(bits)
@@ -102,4 +107,17 @@ class Predictor:
         return np.stack(out)
 
 
+    def _apm_contexts(self, c0):
+        out = []
+        for a in self.apm_contexts:
+            if a == "c0":                      # the bits of this byte so far
+                out.append(c0)
+            elif a == "c1":                    # ... and the previous byte
+                out.append(c0 | (self.c1 << 8))
+            elif a == "c2":                    # ... and the two previous bytes, hashed to 16 bits
+                out.append((((self.c2 << 16 | self.c1 << 8 | c0) * 0x9E3779B1) >> 20) & 0xFFFF)
+        return np.stack(out)
+
+
 _SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "c2bits": 256}
+_APM_SIZES = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}

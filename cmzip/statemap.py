@@ -60,6 +60,8 @@ STATE_COUNTS, NEXT_STATE = _build_state_machine()   # (S, 2) counts, (S, 2) tran
 N_STATES = len(STATE_COUNTS)
 
 P22 = 1 << 22      # state maps keep 22-bit probabilities; p16 = p22 >> 6
+_MAX_WEIGHT = 1 << 14
+_RECIPROCAL = (1 << 33) // (2 * np.arange(_MAX_WEIGHT + 1, dtype=np.int64) + 3)   # 2^32 / (w + 1.5)
 
 
 def initial_p22():
@@ -73,10 +75,11 @@ class StateMap:
     number * 256 + a bit-history state).  `init` gives each entry's starting 22-bit
     probability."""
 
-    def __init__(self, init, limit=1023):
+    def __init__(self, init, limit=1023, lane_cap=32, confidence=None):
         self.p = np.array(init, dtype=np.int64)
-        self.n = np.zeros_like(self.p)
-        self.limit = limit
+        # how many observations the initial p is worth (default: none)
+        self.n = np.zeros_like(self.p) if confidence is None else np.array(confidence, dtype=np.int64)
+        self.limit, self.lane_cap = limit, lane_cap
 
     def predict(self, index):
         """index: flat map*size + context, any shape -> p16 of the same shape."""
@@ -89,7 +92,15 @@ class StateMap:
         counts = np.bincount((2 * self._index + bits).ravel(), minlength=2 * self.p.size)
         ones = counts[1::2]
         k = counts[0::2] + ones
+        # more than lane_cap lanes on one entry in one step count as lane_cap lanes (with their
+        # proportion of ones): lanes in lockstep, e.g. at the start of a block, would otherwise
+        # pile hundreds of identical observations onto one entry
+        capped = np.minimum(k, self.lane_cap)
+        ones = ones * capped // np.maximum(k, 1)
+        k = capped
         p, n = self.p, self.n
-        # incremental average over the k new bits, with prior weight n + 1.5
-        p += (2 * (ones * P22 - k * p)) // (2 * (n + k) + 3)
+        # incremental average over the k new bits, with prior weight n + 1.5:
+        # p += (ones - k p) / (n + k + 1.5), the division done by an exact reciprocal table
+        weight = np.minimum(n + k, _MAX_WEIGHT)
+        p += ((ones * P22 - k * p) * _RECIPROCAL[weight]) >> 32
         np.minimum(n + k, self.limit, out=n)

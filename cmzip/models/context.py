@@ -19,6 +19,7 @@ _NEXT = NEXT_STATE.ravel()          # _NEXT[2 * state + bit]
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xD6E8FEB86659FD93)
 _U = np.uint64
+_OWNER_SIZE = 1 << 18
 
 
 def _mask(n_bytes):
@@ -82,8 +83,17 @@ class ContextModel:
         self.map_init = np.tile(np.pad(initial_p22(), (0, 256 - N_STATES)), n)
         self.map_base = 0                        # set by the predictor: where our entries start
 
+    def map_confidence(self, novel_prior):
+        """Prior weight of each StateMap entry's initial p: the entry for "never seen" (state 0)
+        is shared by every new context, so lanes in lockstep must not swing it too easily."""
+        weight = np.zeros(self.map_size, dtype=np.int64)
+        weight[::256] = novel_prior
+        return weight
+
     def start_block(self, hist):
         self.values = np.zeros((self.n_maps, hist.lanes), dtype=np.uint64)
+        self.rank = np.arange(self.n_maps * hist.lanes, dtype=np.int32)
+        self.owner = np.full(_OWNER_SIZE, -1, dtype=np.int32)
         self.map_offset = (self.map_base + np.arange(self.n_maps, dtype=np.int64) * 256)[:, None]
 
     def start_byte(self, hist):
@@ -117,7 +127,14 @@ class ContextModel:
         return self.state + self.map_offset
 
     def update(self, bits):
-        new = _NEXT[2 * self.state + bits]
-        # lanes sharing a slot: clear, then keep the largest new state (order independent)
-        self.table[self.slot] = 0
-        np.maximum.at(self.table, self.slot, new)
+        new = _NEXT[2 * self.state + bits].ravel()
+        slot = self.slot.ravel()
+        # Lanes sharing a slot: the last lane's update wins, as if the lanes were coded one
+        # after another.  "Last" is decided by an order-independent maximum over lane ranks in a
+        # small hashed owner table (a rare owner-key collision drops an update, deterministically)
+        # rather than trusting numpy's unspecified order for repeated fancy-index writes.
+        key = slot & (_OWNER_SIZE - 1)
+        np.maximum.at(self.owner, key, self.rank)
+        wins = self.owner[key] == self.rank
+        self.table[slot[wins]] = new[wins]
+        self.owner[key] = -1

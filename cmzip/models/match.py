@@ -28,6 +28,9 @@ class MatchModel:
         self.table_bits, self.min_len = table_bits, min_len
         self.table = np.zeros(1 << table_bits, dtype=np.int64)   # position + 1 of the byte after a context
 
+    def map_confidence(self, novel_prior):
+        return np.zeros(self.map_size, dtype=np.int64)
+
     def start_block(self, hist):
         # positions refer to the block buffer, so matches do not reach into earlier blocks
         self.table[:] = 0
