@@ -52,7 +52,7 @@ STRETCH = _build_stretch()
 
 def squash(x):
     """Stretch-domain integers (any shape) -> p16 integers."""
-    return SQUASH[np.clip(x, -SMAX, SMAX) + SMAX]
+    return SQUASH[np.minimum(np.maximum(x, -SMAX), SMAX) + SMAX]
 
 
 def stretch(p16):

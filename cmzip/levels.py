@@ -13,39 +13,44 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 5
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
-_FAST = ["o1", "o2", "o3", "o4", "o6"]
+_FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
+_DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
+            "sparse1", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "column"]
 _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
-         "sparse1", "sparse2", "sparse3", "rec1", "rec2", "column"]
-_MAX = _FULL + ["rec3", "sparse4"]
+         "sparse1", "sparse2", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "rec2", "column"]
+_MAX = _FULL + ["rec3", "aligned2"]
 
-_BASE = dict(table_bits=22, match=True, match_bits=22, match_min=6, mixer_lr=12, final_lr=4,
+_BASE = dict(table_bits=22, match=True, match_bits=22, match_min=6, mixer_lr=24, final_lr=4,
              init_weight=0.15, lane_cap=32, novel_prior=512)
 
 # Lanes trade compression for speed: Python pays per step, so more lanes = faster, but the lanes'
 # batched updates learn less per byte, the more so the fewer bytes each lane gets (book1 at
 # level 5: 2.18 bits per byte with 64 lanes, 2.19 with 128, 2.20 with 256; 100 KB of geo: 3.77
-# with 128 lanes, 4.02 with 256).  A block of n bytes gets sqrt(n) / lane_spacing lanes, at most
-# max_lanes: a 10 KB file still takes only a few hundred steps, a big one gets long lanes.
+# with 128 lanes, 4.02 with 256).  A block of n bytes gets sqrt(n) / lane_spacing lanes, or
+# n / long_lane if that is more, at most max_lanes: a 10 KB file still takes only a few hundred
+# steps, a big file gets long lanes, and speed stays up on big inputs.
 LEVELS = {
-    1: dict(_BASE, contexts=_FAST, mixers=["c0"], apms=["c1"], lane_spacing=1, max_lanes=1024),
-    2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"], lane_spacing=1, max_lanes=768),
+    1: dict(_BASE, contexts=_FAST, mixers=["c0"], apms=[], lane_spacing=1, long_lane=700,
+            max_lanes=1024),
+    2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"], lane_spacing=1, long_lane=1000,
+            max_lanes=768),
     3: dict(_BASE, contexts=_TEXT + ["sparse1", "rec1"], mixers=["c0", "match"], apms=["c0", "c1"],
-            lane_spacing=2, max_lanes=512),
-    4: dict(_BASE, contexts=_FULL, mixers=["c0", "match"], apms=["c0", "c1"],
-            lane_spacing=2, max_lanes=384),
-    5: dict(_BASE, contexts=_FULL, mixers=["c0", "match", "c1"], apms=["c0", "c1"],
-            lane_spacing=3, max_lanes=256),
+            lane_spacing=2, long_lane=1200, max_lanes=640),
+    4: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match"], apms=["c0", "c1"],
+            lane_spacing=2, long_lane=1500, max_lanes=512),
+    5: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match", "c1"], apms=["c0", "c1"],
+            lane_spacing=6, long_lane=2000, max_lanes=384),
     6: dict(_BASE, contexts=_FULL, mixers=["c0", "match", "c1"], apms=["c0", "c1", "c2"],
-            table_bits=23, lane_spacing=4, max_lanes=192),
-    7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "c2bits"], apms=["c0", "c1", "c2"],
-            table_bits=23, lane_spacing=5, max_lanes=128),
-    8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "c2bits"], apms=["c0", "c1", "c2"],
-            table_bits=24, lane_spacing=6, max_lanes=96),
-    9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "c2bits"], apms=["c0", "c1", "c2"],
-            table_bits=24, lane_spacing=8, max_lanes=64),
+            table_bits=23, lane_spacing=6, long_lane=4000, max_lanes=192),
+    7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
+            table_bits=23, lane_spacing=7, max_lanes=128),
+    8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
+            table_bits=24, lane_spacing=8, max_lanes=96),
+    9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits"],
+            apms=["c0", "c1", "c2"], table_bits=24, lane_spacing=10, max_lanes=64),
 }
 
 
@@ -76,4 +81,6 @@ def describe_level(level):
 def lanes_for(n, level):
     """Deterministic lane count for a block of n bytes (integer arithmetic only)."""
     cfg = level_config(level)
-    return max(1, min(cfg["max_lanes"], math.isqrt(n) // cfg["lane_spacing"]))
+    by_root = math.isqrt(n) // cfg["lane_spacing"]
+    by_length = n // cfg.get("long_lane", 1 << 62)
+    return max(1, min(cfg["max_lanes"], max(by_root, by_length)))

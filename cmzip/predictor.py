@@ -1,9 +1,10 @@
 """The predictor: everything between "the bits coded so far" and "P(next bit = 1)".
 
-Reads top to bottom like lpaq's: the models turn the history into stretched probabilities, a
-layer of mixers combines them under weight sets chosen by small contexts, a final mixer combines
-the mixers, and APM stages refine the result.  One instance serves all lanes; the learned tables
-are shared by the lanes and live as long as the stream; per-lane arrays are (..., L).
+Reads top to bottom like lpaq's: the models name StateMap entries (and give direct inputs), which
+become stretched probabilities; a layer of mixers combines them under weight sets chosen by small
+contexts, a final mixer combines the mixers, and APM stages refine the result.  One instance
+serves all lanes; the learned tables are shared by the lanes and live as long as the stream;
+per-lane arrays are (..., L).
 """
 import numpy as np
 
@@ -14,6 +15,10 @@ from .models.match import MatchModel
 from .statemap import P22, StateMap
 
 BIAS = 256           # a constant input lets every mixer learn an offset
+
+# weight-set selectors of the first mixer layer, and APM contexts: name -> number of values
+SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "order": 16 * 8, "c2bits": 256}
+APM_SIZES = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
 
 
 def _table_bits(limit, n, extra):
@@ -36,38 +41,47 @@ class Predictor:
         for m in self.models:
             m.map_base = base
             base += m.map_size
-        self.statemap = StateMap(np.concatenate([
-            m.map_init if m.map_init is not None else np.full(m.map_size, P22 // 2) for m in self.models]),
+        self.statemap = StateMap(
+            np.concatenate([m.map_init if m.map_init is not None else np.full(m.map_size, P22 // 2)
+                            for m in self.models]),
             limit=1023, lane_cap=config["lane_cap"],
             confidence=np.concatenate([m.map_confidence(config["novel_prior"]) for m in self.models]))
         self.n_maps = sum(m.n_maps for m in self.models)
         self.n_inputs = self.n_maps + (1 if self.match else 0) + 1
         self.selectors = config["mixers"]
         k = len(self.selectors)
-        self.mixer = Mixer(self.n_inputs, [_SELECTOR_SIZES[s] for s in self.selectors],
+        self.mixer = Mixer(self.n_inputs, [SELECTOR_SIZES[s] for s in self.selectors],
                            lr=config["mixer_lr"], init_weight=config["init_weight"],
                            lane_cap=config["lane_cap"])
         self.final = Mixer(k + 1, [256], lr=config["final_lr"], init_weight=1 / k,
                            lane_cap=config["lane_cap"]) if k > 1 else None
         self.apm_contexts = config["apms"]
-        self.apm = APM([_APM_SIZES[a] for a in self.apm_contexts])
+        self.apm = APM([APM_SIZES[a] for a in self.apm_contexts]) if self.apm_contexts else None
 
     def start_block(self, hist):
         self.hist = hist
         for m in self.models:
             m.start_block(hist)
-        self.x = np.zeros((self.n_inputs, hist.lanes))
+        lanes = hist.lanes
+        self.x = np.zeros((self.n_inputs, lanes))            # first-layer inputs
         self.x[-1] = BIAS
-        self.x2 = np.zeros((len(self.selectors) + 1, hist.lanes))
+        self.x2 = np.zeros((len(self.selectors) + 1, lanes))  # final-mixer inputs
         self.x2[-1] = BIAS
+        self.selected = np.zeros((len(self.selectors), lanes), dtype=np.int64)
+        self.apm_selected = np.zeros((len(self.apm_contexts), lanes), dtype=np.int64)
 
     def start_byte(self):
         for m in self.models:
             m.start_byte(self.hist)
-        self.c1 = self.hist.c1()
-        self.c2 = ((self.hist.c4 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
+        c1 = self.hist.c1()
+        c2 = ((self.hist.c4 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
+        self.c1 = c1
+        self.c1_shifted = c1 << 8
+        self.c2c1_shifted = (c2 << 16) | (c1 << 8)
+        self.c2bits = (c2 >> 4) * 16 + (c1 >> 4)
 
     def predict(self, c0, bitpos):
+        """P(next bit = 1) for every lane, as p16 (L,)."""
         contexts = np.concatenate([m.bit_contexts(c0, bitpos) for m in self.models])
         self.x[:self.n_maps] = STRETCH[self.statemap.predict(contexts)]
         if self.match:
@@ -76,8 +90,9 @@ class Predictor:
         if self.final is not None:
             self.x2[:-1] = s
             s, p = self.final.predict(self.x2, c0[None, :])
-        p = p[0]
-        refined = self.apm.predict(p, self._apm_contexts(c0))
+        if self.apm is None:
+            return p[0]
+        refined = self.apm.predict(p[0], self._apm_contexts(c0))
         # average in the stretch domain, the mixer's own estimate keeping half the weight: a
         # near-certain prediction stays near-certain even while an APM is still catching up
         k = len(self.apm_contexts)
@@ -90,34 +105,31 @@ class Predictor:
         self.mixer.update(bits)
         if self.final is not None:
             self.final.update(bits)
-        self.apm.update(bits)
+        if self.apm is not None:
+            self.apm.update(bits)
 
     def _selectors(self, c0, bitpos):
-        out = []
-        for s in self.selectors:
-            if s == "c0":
-                out.append(c0)
-            elif s == "c1":
-                out.append(self.c1)
-            elif s == "match":
-                bucket = self.match.bucket if self.match is not None else 0
-                out.append(bucket * 8 + bitpos + 0 * c0)
-            elif s == "c2bits":
-                out.append((self.c2 >> 4) * 16 + (self.c1 >> 4))
-        return np.stack(out)
-
+        """The weight set each first-layer mixer uses, per lane: (K, L)."""
+        for row, name in zip(self.selected, self.selectors):
+            if name == "c0":                   # the bits of this byte so far
+                row[:] = c0
+            elif name == "c1":                 # the previous byte
+                row[:] = self.c1
+            elif name == "match":              # the match length bucket, and the bit position
+                row[:] = self.match.bucket * 8 + bitpos if self.match else bitpos
+            elif name == "order":              # how many contexts have been seen before
+                row[:] = np.minimum(np.count_nonzero(self.context.state, axis=0), 15) * 8 + bitpos
+            elif name == "c2bits":             # high nibbles of the previous two bytes
+                row[:] = self.c2bits
+        return self.selected
 
     def _apm_contexts(self, c0):
-        out = []
-        for a in self.apm_contexts:
-            if a == "c0":                      # the bits of this byte so far
-                out.append(c0)
-            elif a == "c1":                    # ... and the previous byte
-                out.append(c0 | (self.c1 << 8))
-            elif a == "c2":                    # ... and the two previous bytes, hashed to 16 bits
-                out.append((((self.c2 << 16 | self.c1 << 8 | c0) * 0x9E3779B1) >> 20) & 0xFFFF)
-        return np.stack(out)
-
-
-_SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "c2bits": 256}
-_APM_SIZES = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
+        """The context of each APM, per lane: (n_apms, L)."""
+        for row, name in zip(self.apm_selected, self.apm_contexts):
+            if name == "c0":                   # the bits of this byte so far
+                row[:] = c0
+            elif name == "c1":                 # ... and the previous byte
+                row[:] = c0 | self.c1_shifted
+            elif name == "c2":                 # ... and the two previous bytes, hashed to 16 bits
+                row[:] = (((self.c2c1_shifted | c0) * 0x9E3779B1) >> 20) & 0xFFFF
+        return self.apm_selected

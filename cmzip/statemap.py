@@ -60,8 +60,6 @@ STATE_COUNTS, NEXT_STATE = _build_state_machine()   # (S, 2) counts, (S, 2) tran
 N_STATES = len(STATE_COUNTS)
 
 P22 = 1 << 22      # state maps keep 22-bit probabilities; p16 = p22 >> 6
-_MAX_WEIGHT = 1 << 14
-_RECIPROCAL = (1 << 33) // (2 * np.arange(_MAX_WEIGHT + 1, dtype=np.int64) + 3)   # 2^32 / (w + 1.5)
 
 
 def initial_p22():
@@ -76,31 +74,32 @@ class StateMap:
     probability."""
 
     def __init__(self, init, limit=1023, lane_cap=32, confidence=None):
-        self.p = np.array(init, dtype=np.int64)
+        # float64 holding integers: every update below is a few IEEE-exact-rounded element-wise
+        # operations, the same on every machine, and faster than int64 division
+        self.p = np.array(init, dtype=np.float64)
         # how many observations the initial p is worth (default: none)
-        self.n = np.zeros_like(self.p) if confidence is None else np.array(confidence, dtype=np.int64)
+        self.n = np.zeros_like(self.p) if confidence is None else np.array(confidence, dtype=np.float64)
         self.limit, self.lane_cap = limit, lane_cap
 
     def predict(self, index):
         """index: flat map*size + context, any shape -> p16 of the same shape."""
         self._index = index
-        return self.p[index] >> 6
+        return (self.p[index] * (1 / 64)).astype(np.int64)
 
     def update(self, bits):
         """bits: 0/1, broadcastable to the shape of the last predict() index."""
         # one count of (entry, bit) pairs gives each entry's zeros and ones of this step
         counts = np.bincount((2 * self._index + bits).ravel(), minlength=2 * self.p.size)
-        ones = counts[1::2]
+        ones = counts[1::2].astype(np.float64)
         k = counts[0::2] + ones
         # more than lane_cap lanes on one entry in one step count as lane_cap lanes (with their
         # proportion of ones): lanes in lockstep, e.g. at the start of a block, would otherwise
         # pile hundreds of identical observations onto one entry
-        capped = np.minimum(k, self.lane_cap)
-        ones = ones * capped // np.maximum(k, 1)
-        k = capped
+        if k.max() > self.lane_cap:
+            capped = np.minimum(k, self.lane_cap)
+            ones = np.floor(ones * capped / np.maximum(k, 1))
+            k = capped
         p, n = self.p, self.n
-        # incremental average over the k new bits, with prior weight n + 1.5:
-        # p += (ones - k p) / (n + k + 1.5), the division done by an exact reciprocal table
-        weight = np.minimum(n + k, _MAX_WEIGHT)
-        p += ((ones * P22 - k * p) * _RECIPROCAL[weight]) >> 32
+        # incremental average over the k new bits, with prior weight n + 1.5
+        p += np.floor((ones * P22 - k * p) / (n + k + 1.5))
         np.minimum(n + k, self.limit, out=n)

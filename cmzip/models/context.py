@@ -51,6 +51,10 @@ CONTEXTS = {
     "sparse2": lambda h: (h.c4 >> _U(16)) & _mask(2),         # bytes 3..4 back
     "sparse3": lambda h: h.c4 & _U(0xFF00FF),                 # bytes 1 and 3 back
     "sparse4": lambda h: h.c4 & _U(0xFF00FF00),               # bytes 2 and 4 back
+    "sparse5": lambda h: h.c4 >> _U(24),                      # byte 4 back
+    # the last two bytes and the position's parity: 16-bit aligned code and data
+    "aligned2": lambda h: (h.c4 & _mask(2)) | ((h.pos & 1).astype(np.uint64) << _U(16)),
+    "aligned4": lambda h: (h.c4 & _mask(1)) | ((h.pos & 3).astype(np.uint64) << _U(8)),
     # fixed-length records (tables, images): the byte above, with the left byte, two rows
     "rec1": lambda h: _above(h) | (h.record.astype(np.uint64) << _U(16)),
     "rec2": lambda h: _above(h) | ((h.c4 & _mask(1)) << _U(8)) | (h.record.astype(np.uint64) << _U(16)),

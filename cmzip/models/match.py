@@ -9,6 +9,7 @@ import numpy as np
 
 
 MAX_LEN = 65535
+RECOVER_LEN = 16      # matches at least this long survive one mismatched byte
 _VERIFY = 32          # bytes compared backwards when a candidate is found
 
 
@@ -46,16 +47,19 @@ class MatchModel:
             return
         buf, pos = hist.buf, hist.pos
         last = buf[pos - 1]
-        # a match continues if it predicted the byte just coded
+        # a match continues if it predicted the byte just coded; a long match that missed one
+        # byte (a changed address or number in repeated code or data) keeps following its old
+        # source with the lowest confidence until a new match is found
         cont = (self.length > 0) & (buf[self.ptr] == last)
-        self.length = np.where(cont, np.minimum(self.length + 1, MAX_LEN), 0)
-        self.ptr = np.where(cont, self.ptr + 1, 0)
+        recover = ~cont & (self.length >= RECOVER_LEN)
+        self.length = np.where(cont, np.minimum(self.length + 1, MAX_LEN), recover.astype(np.int64))
+        self.ptr = np.where(cont | recover, self.ptr + 1, 0)
         if hist.t >= self.min_len:
             key = hist.c4 | (hist.c8 << np.uint64(32))
             if self.min_len < 8:
                 key &= np.uint64((1 << (8 * self.min_len)) - 1)
             h = ((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.table_bits)).astype(np.int64)
-            look = (self.length == 0) & hist.active
+            look = (self.length < self.min_len) & hist.active
             if look.any():
                 self._find(hist, np.flatnonzero(look), self.table[h[look]] - 1)
             # remember this context's position (most recent wins, whatever the lane order)
