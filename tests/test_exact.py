@@ -38,4 +38,4 @@ def test_state_machine_counts_and_transitions():
             m0, m1 = STATE_COUNTS[NEXT_STATE[s, bit]]
             seen, other = (m1, m0) if bit else (m0, m1)
             assert seen >= 1                              # the bit just seen is always counted
-            assert other <= (n1 if bit else n0)           # the other count never grows
+            assert other <= (n0 if bit else n1)           # the other count never grows

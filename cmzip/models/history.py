@@ -1,7 +1,9 @@
 """What every lane has seen so far: the block buffer and per-lane summaries of recent bytes.
 
-A block of n bytes is cut into L contiguous segments ("lanes") whose lengths differ by at most one;
-step t codes byte t of every lane.  The buffer starts zeroed and byte t of each lane is written
+A block of n bytes is cut into L contiguous segments ("lanes"); step t codes byte t of every lane.
+Lane lengths vary by a few percent in a fixed pattern: with equal lengths, data that repeats with
+a period that is a multiple of the lane length would always find the earlier copy in another lane
+at exactly the byte being coded in the same step, never usable by the match model.  The buffer starts zeroed and byte t of each lane is written
 into it only once it has been coded, in the encoder exactly as in the decoder, so any read of the
 buffer sees the same value on both sides.  Reads that reach outside a lane's own already-coded
 bytes are masked to 0 by `lane_bytes_back`.
@@ -17,11 +19,12 @@ def is_letter(c):
 
 class History:
     def __init__(self, n, lanes):
-        q, r = divmod(n, lanes)
         lane = np.arange(lanes, dtype=np.int64)
+        weight = 61 + (lane * lane * 5 + lane * 3) % 7    # 61..67, in no short period
+        ends = n * np.cumsum(weight) // weight.sum()
         self.lanes = lanes
-        self.lengths = q + (lane < r)
-        self.start = lane * q + np.minimum(lane, r)
+        self.start = np.concatenate([[0], ends[:-1]])
+        self.lengths = ends - self.start
         self.steps = int(self.lengths.max()) if n else 0
         self.buf = np.zeros(n + 1, dtype=np.uint8)      # +1: padding bytes of inactive lanes land at n
         self.t = 0                                      # bytes coded per lane so far
@@ -56,7 +59,7 @@ class History:
         self.word = np.where(letter, grown, np.uint64(0))
         self._detect_records(byte.astype(np.int64))
         self.t += 1
-        self.pos += 1
+        self.pos = self.start + np.minimum(self.t, self.lengths)   # finished lanes stay at their end
         self.active = self.t < self.lengths
 
     def _detect_records(self, byte):

@@ -68,13 +68,16 @@ class MatchModel:
         # the predicted byte must already be coded: in its lane, before that lane's frontier
         known = self._known(hist, self.ptr)
         self.length = np.where(known, self.length, 0)
-        self.predicted = np.where(self.length > 0, buf[self.ptr], 0).astype(np.int64) | 256
+        self.ptr = np.where(known, self.ptr, 0)
+        self.predicted = np.where(known, buf[self.ptr], 0).astype(np.int64) | 256
         self.byte_bucket = _BUCKET[self.length]
         self.strength = np.minimum(self.length, 32) * 32
 
     def _known(self, hist, p):
+        """Whether position p has been coded: in its lane, before that lane's frontier."""
         lane = np.searchsorted(hist.start, p, side="right") - 1
-        return (p >= hist.start[lane]) & (p - hist.start[lane] < hist.t) & (self.length > 0)
+        coded = np.minimum(hist.t, hist.lengths[lane])
+        return (p >= hist.start[lane]) & (p - hist.start[lane] < coded) & (self.length > 0)
 
     def _find(self, hist, lanes, cand):
         """Verify candidate positions by comparing up to _VERIFY bytes backwards."""
