@@ -42,7 +42,7 @@ LEVELS = {
     4: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match"], apms=["c0", "c1"],
             lane_spacing=2, long_lane=1500, max_lanes=512),
     5: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match", "c1"], apms=["c0", "c1"],
-            lane_spacing=6, long_lane=2000, max_lanes=384),
+            lane_spacing=4, long_lane=2000, max_lanes=384),
     6: dict(_BASE, contexts=_FULL, mixers=["c0", "match", "c1"], apms=["c0", "c1", "c2"],
             table_bits=23, lane_spacing=6, long_lane=4000, max_lanes=192),
     7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
