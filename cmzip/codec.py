@@ -61,14 +61,17 @@ class Codec:
         decoder = BitDecoder(payload)
         hist = History(n, lanes)
 
-        def decode_bit(p, bitpos):
-            if hist.active.all():
-                return decoder.get(p)
+        def decode_partial_step(p, bitpos):
             bits = np.zeros(lanes, dtype=np.int64)               # inactive lanes: padding 0
             bits[hist.active] = decoder.get(p[hist.active])
             return bits
 
-        self._run(hist, lambda t: decode_bit)
+        def bit_source(t):
+            if hist.active.all():
+                return lambda p, bitpos: decoder.get(p)
+            return decode_partial_step
+
+        self._run(hist, bit_source)
         return hist.buf[:len(hist.buf) - 1].tobytes()
 
     def _run(self, hist, bit_source):

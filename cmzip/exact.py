@@ -5,7 +5,9 @@ Probabilities are integers P in [1, 65535] meaning P / 65536 (P = 16-bit "p16").
 
 The tables are built with the `decimal` module, whose exp() is correctly rounded in software, so
 they are bit-identical on every machine (library `np.exp`/`math.exp` are not guaranteed to be).
-Everything downstream is integer table look-ups and integer arithmetic.
+Everything downstream is integer arithmetic, table look-ups, or float64 element-wise + - * /
+and floor (correctly rounded by IEEE 754, so identical everywhere) whose sums stay exact
+integers below 2^53.
 """
 from decimal import Decimal, localcontext
 

@@ -27,8 +27,8 @@ _BASE = dict(table_bits=22, match=True, match_bits=22, match_min=6, mixer_lr=24,
              init_weight=0.15, lane_cap=32, novel_prior=512)
 
 # Lanes trade compression for speed: Python pays per step, so more lanes = faster, but the lanes'
-# batched updates learn less per byte, the more so the fewer bytes each lane gets (book1 at
-# level 5: 2.18 bits per byte with 64 lanes, 2.19 with 128, 2.20 with 256; 100 KB of geo: 3.77
+# batched updates learn less per byte, the more so the fewer bytes each lane gets (measured with
+# an earlier level 5, book1: 2.18 bits per byte with 64 lanes, 2.19 with 128, 2.20 with 256; 100 KB of geo: 3.77
 # with 128 lanes, 4.02 with 256).  A block of n bytes gets sqrt(n) / lane_spacing lanes, or
 # n / long_lane if that is more, at most max_lanes: a 10 KB file still takes only a few hundred
 # steps, a big file gets long lanes, and speed stays up on big inputs.

@@ -1,10 +1,10 @@
-"""Logistic mixing and adaptive probability maps (APM / SSE), in integer arithmetic.
+"""Logistic mixing and adaptive probability maps (APM / SSE), in exact fixed-point arithmetic.
 
 Both are shared by all lanes.  Each lane picks a weight set (mixer) or context row (APM) per bit.
 The updates of one step are *summed* over the lanes, as if the lanes had been coded one after the
 other from the same starting weights (measured: summing learns markedly faster than averaging,
-e.g. 3.00 vs 3.12 bits per byte on 30 KB of book1 at 128 lanes).  Integer sums are
-order-independent, so the result does not depend on the order in which lanes are processed.
+e.g. 3.00 vs 3.12 bits per byte on 30 KB of book1 at 128 lanes).  The sums are of integers, so
+exact and order-independent: the result does not depend on the order lanes are processed in.
 """
 import numpy as np
 

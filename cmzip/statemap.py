@@ -10,13 +10,12 @@ the bits that actually followed that state, with a step 1/(n + 1.5) that shrinks
 count n grows (an incremental average, up to a limit so it keeps adapting).
 
 Lanes: all lanes share the tables.  A step's updates from every lane are applied together, and
-the combined update must not depend on the order in which lanes are processed, so StateMap
-updates are sums over lanes (integer, commutative) - exactly the incremental average over all
-the bits seen.
+the combined update must not depend on the order in which lanes are processed, so a StateMap
+entry is updated from the counts of zeros and ones its lanes saw (order-free): the incremental
+average over those bits, with at most `lane_cap` of them counted per step.
 """
 import numpy as np
 
-from .exact import P_ONE
 
 SINGLE_LIMIT = 44      # longest run of one bit a state can count
 MIXED_LIMIT = 18       # n0 + n1 bound once both bits have been seen

@@ -110,4 +110,5 @@ class MatchModel:
         return ((2 * self.expected - 1) * self.strength * (self.bucket > 0))[None, :]
 
     def update(self, bits):
-        pass
+        """Nothing to learn per bit here: the predictor updates our StateMap entries, and the
+        match itself moves on once per byte, in start_byte."""
