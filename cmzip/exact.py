@@ -9,6 +9,7 @@ Everything downstream is integer arithmetic, table look-ups, or float64 element-
 and floor (correctly rounded by IEEE 754, so identical everywhere) whose sums stay exact
 integers below 2^53.
 """
+import math
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -60,3 +61,98 @@ def squash(x):
 def stretch(p16):
     """p16 integers (0..65535) -> stretch-domain integers."""
     return STRETCH[p16]
+
+
+# ---------------------------------------------------------------------------------------------
+# Real-valued learners (GRU, QCT): portable float64 building blocks.
+#
+# Element-wise float64 + - * / sqrt are correctly rounded, so identical on every machine.  Sums
+# and matrix products are made exact by putting the operands on fixed-point grids first: then
+# every product and partial sum is an integer multiple of a power of two below 2^53, and BLAS
+# (any kernel, any thread count, FMA or not) returns the same float64.  Transcendentals come
+# from exp_portable (range reduction + polynomial, element-wise only) or from tables built
+# with it at import, indexed by quantised inputs.
+
+_LN2_HI = 6.93147180369123816490e-01    # ln 2 split so that k * _LN2_HI is exact for |k| < 2^11
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+_EXP_COEFFS = [1.0 / math.factorial(i) for i in range(14, -1, -1)]   # Taylor, highest first
+
+
+def exp_portable(x):
+    """e^x for float64 arrays, from element-wise operations only (|relative error| < 1e-15).
+
+    x = k ln2 + r with |r| <= ln2 / 2; e^r by a degree-14 Taylor polynomial (Horner: separate
+    multiply and add ufuncs, never fused); scaling by 2^k is exact.  Inputs are clipped to
+    [-700, 700]."""
+    x = np.clip(np.asarray(x, dtype=np.float64), -700.0, 700.0)
+    k = np.rint(x * _INV_LN2)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = np.full_like(r, _EXP_COEFFS[0])
+    for c in _EXP_COEFFS[1:]:
+        p = p * r + c
+    return np.ldexp(p, k.astype(np.int64))
+
+
+def to_grid(x, bits, limit):
+    """x clipped to [-limit, limit] and rounded to a multiple of 2^-bits (half to even)."""
+    scale = float(1 << bits)
+    return np.rint(np.clip(x, -limit, limit) * scale) * (1.0 / scale)
+
+
+def check_exact_products(terms, a_bits, a_limit, b_bits, b_limit):
+    """Raise if a sum of `terms` products of grid values (a on 2^-a_bits within +-a_limit, b on
+    2^-b_bits within +-b_limit) could leave the range where float64 sums are exact."""
+    bound = terms * (a_limit * 2.0 ** a_bits) * (b_limit * 2.0 ** b_bits)
+    if bound >= 2.0 ** 53:
+        raise ValueError(f"grid product of {terms} terms is not exact in float64 "
+                         f"(bound 2^{math.log2(bound):.1f})")
+
+
+def grid_matmul(a, a_bits, a_limit, b, b_bits, b_limit):
+    """a @ b with both operands put on their grids first: an exact, machine-independent result.
+    Operands already on their grids pass through unchanged (to_grid is idempotent)."""
+    check_exact_products(a.shape[-1], a_bits, a_limit, b_bits, b_limit)
+    return to_grid(a, a_bits, a_limit) @ to_grid(b, b_bits, b_limit)
+
+
+# Activation tables: input quantised to 2^-ACT_IN_BITS within +-ACT_RANGE, output on the
+# 2^-ACT_BITS grid.  Beyond the range sigmoid and tanh are within 2^-12 of their limits.
+ACT_IN_BITS = 10
+ACT_RANGE = 8
+ACT_BITS = 16
+_ACT_X = np.arange(-ACT_RANGE << ACT_IN_BITS, (ACT_RANGE << ACT_IN_BITS) + 1) / float(1 << ACT_IN_BITS)
+SIGMOID_TABLE = to_grid(1.0 / (1.0 + exp_portable(-_ACT_X)), ACT_BITS, 1.0)
+TANH_TABLE = to_grid(2.0 / (1.0 + exp_portable(-2.0 * _ACT_X)) - 1.0, ACT_BITS, 1.0)
+_ACT_OFFSET = ACT_RANGE << ACT_IN_BITS
+
+
+def _act_index(a):
+    q = np.rint(np.asarray(a) * float(1 << ACT_IN_BITS))
+    return (np.clip(q, -_ACT_OFFSET, _ACT_OFFSET) + _ACT_OFFSET).astype(np.intp)
+
+
+def sigmoid_q(a):
+    """Portable sigmoid: its value at a rounded to 2^-10, on the 2^-16 grid."""
+    return SIGMOID_TABLE[_act_index(a)]
+
+
+def tanh_q(a):
+    """Portable tanh: its value at a rounded to 2^-10, on the 2^-16 grid."""
+    return TANH_TABLE[_act_index(a)]
+
+
+# Softmax weights: e^(logit - max) with the difference rounded to 2^-8 (down to -SOFTMAX_RANGE),
+# as integers in units of 2^-SOFTMAX_BITS, at least 1: 256 of them sum exactly (< 2^53), so
+# partial sums over byte ranges (bit probabilities) are exact.
+SOFTMAX_IN_BITS = 8
+SOFTMAX_RANGE = 40
+SOFTMAX_BITS = 44
+_SM_X = -np.arange((SOFTMAX_RANGE << SOFTMAX_IN_BITS) + 1) / float(1 << SOFTMAX_IN_BITS)
+SOFTMAX_TABLE = np.maximum(np.rint(exp_portable(_SM_X) * 2.0 ** SOFTMAX_BITS), 1.0)
+
+
+def softmax_weights(logits):
+    """logits (..., n) -> integer-valued float64 weights (..., n), proportional to softmax."""
+    d = np.rint((logits.max(axis=-1, keepdims=True) - logits) * float(1 << SOFTMAX_IN_BITS))
+    return SOFTMAX_TABLE[np.minimum(d, SOFTMAX_RANGE << SOFTMAX_IN_BITS).astype(np.intp)]

@@ -1,0 +1,44 @@
+"""From a byte distribution to bit predictions: what a byte-level learner gives the mixer.
+
+A byte learner (GRU, QCT) predicts a distribution over the 256 values of the next byte.  The
+coder codes bits, most significant first, so for each bit the mixer needs
+P(bit = 1 | the bits of this byte so far) = (mass of the bytes that continue the prefix with a 1)
+/ (mass of the bytes that continue the prefix at all).  With the distribution held as integer
+weights (exact.softmax_weights) the partial sums are exact integers, and the division is a single
+correctly rounded operation: the same on every machine.
+"""
+import numpy as np
+
+from ..exact import P_MAX, STRETCH
+
+
+class ByteDistribution:
+    """Per-lane byte distributions and the bit probabilities they imply."""
+
+    def __init__(self, lanes):
+        self.cum = np.zeros((lanes, 257))           # cum[l, b] = weight of bytes < b in lane l
+        self.cum[:, 1:] = np.arange(1, 257)         # uniform until set
+        self._lane = np.arange(lanes)
+
+    def set(self, weights):
+        """weights: (L, 256) non-negative integer-valued float64 whose row sums are < 2^53."""
+        np.cumsum(weights, axis=1, out=self.cum[:, 1:])
+
+    def bit_p16(self, c0, bitpos):
+        """P(bit = 1) as p16 in [1, 65535] for every lane, given the bits so far (c0 has a
+        leading 1: 1 at bit 0, 1b at bit 1, ...)."""
+        half = 1 << (7 - bitpos)
+        lo = (c0 - (1 << bitpos)) * (2 * half)
+        base = self.cum[self._lane, lo]
+        mid = self.cum[self._lane, lo + half]
+        top = self.cum[self._lane, lo + 2 * half]
+        p1 = (top - mid) / np.maximum(top - base, 1.0)
+        return np.clip(np.rint(p1 * 65536.0), 1, P_MAX).astype(np.int64)
+
+    def bit_stretch(self, c0, bitpos):
+        """The same as stretched mixer inputs (float64 integers)."""
+        return STRETCH[self.bit_p16(c0, bitpos)].astype(np.float64)
+
+    def byte_probability(self, byte):
+        """P(byte) per lane as float64 (for metrics: how well the learner predicted)."""
+        return (self.cum[self._lane, byte + 1] - self.cum[self._lane, byte]) / self.cum[:, 256]
