@@ -12,6 +12,7 @@ from .exact import STRETCH, squash
 from .mixer import APM, Mixer
 from .models.context import ContextModel
 from .models.match import MatchModel
+from .models import byte_models
 from .statemap import P22, StateMap
 
 BIAS = 256           # a constant input lets every mixer learn an offset
@@ -47,7 +48,12 @@ class Predictor:
             limit=1023, lane_cap=config["lane_cap"],
             confidence=np.concatenate([m.map_confidence(config["novel_prior"]) for m in self.models]))
         self.n_maps = sum(m.n_maps for m in self.models)
-        self.n_inputs = self.n_maps + (1 if self.match else 0) + 1
+        # byte-level learners (GRU, QCT): each predicts the next byte's distribution and gives
+        # the mixer its bit predictions as direct inputs
+        self.byte_models = [byte_models.create(name, cfg) for name, cfg in config.get("byte_models", [])]
+        self.byte_inputs_at = self.n_maps + (1 if self.match else 0)
+        n_byte_inputs = sum(m.n_inputs for m in self.byte_models)
+        self.n_inputs = self.byte_inputs_at + n_byte_inputs + 1
         self.selectors = config["mixers"]
         k = len(self.selectors)
         self.mixer = Mixer(self.n_inputs, [SELECTOR_SIZES[s] for s in self.selectors],
@@ -60,7 +66,7 @@ class Predictor:
 
     def start_block(self, hist):
         self.hist = hist
-        for m in self.models:
+        for m in self.models + self.byte_models:
             m.start_block(hist)
         lanes = hist.lanes
         self.x = np.zeros((self.n_inputs, lanes))            # first-layer inputs
@@ -71,7 +77,7 @@ class Predictor:
         self.apm_selected = np.zeros((len(self.apm_contexts), lanes), dtype=np.int64)
 
     def start_byte(self):
-        for m in self.models:
+        for m in self.models + self.byte_models:
             m.start_byte(self.hist)
         c1 = self.hist.c1()
         c2 = ((self.hist.c4 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
@@ -86,6 +92,10 @@ class Predictor:
         self.x[:self.n_maps] = STRETCH[self.statemap.predict(contexts)]
         if self.match:
             self.x[self.n_maps] = self.match.bit_inputs()
+        i = self.byte_inputs_at
+        for m in self.byte_models:
+            self.x[i:i + m.n_inputs] = m.bit_inputs(c0, bitpos)
+            i += m.n_inputs
         s, p = self.mixer.predict(self.x, self._selectors(c0, bitpos))
         if self.final is not None:
             self.x2[:-1] = s
@@ -100,7 +110,7 @@ class Predictor:
 
     def update(self, bits):
         self.statemap.update(bits)
-        for m in self.models:
+        for m in self.models + self.byte_models:
             m.update(bits)
         self.mixer.update(bits)
         if self.final is not None:
