@@ -8,6 +8,7 @@ only differs in where the bits come from, and hands all probabilities to the ran
 few large calls at the end.  All model state carries over from one block to the next.
 """
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .coder import BitDecoder, encode_bits
 from .errors import CmzipError
@@ -19,9 +20,9 @@ from .predictor import Predictor
 class Codec:
     """Stateful models for one stream: consecutive blocks share all model state."""
 
-    def __init__(self, level):
+    def __init__(self, level, flags=0):
         self.level = check_level(level)
-        self.config = level_config(level)
+        self.config = level_config(level, flags)
         self.predictor = None
         self.last_history = None
 
@@ -75,6 +76,13 @@ class Codec:
         return hist.buf[:len(hist.buf) - 1].tobytes()
 
     def _run(self, hist, bit_source):
+        # One BLAS thread: the codec's matrix products are small (a few hundred rows), and
+        # measured here two threads made them 2-10x SLOWER (12x when another process kept
+        # the second core busy).  The limit is lifted again when the block is done.
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._run_block(hist, bit_source)
+
+    def _run_block(self, hist, bit_source):
         if self.predictor is None:          # tables are sized by the stream's first block
             self.predictor = Predictor(self.config, len(hist.buf) - 1)
         predictor = self.predictor

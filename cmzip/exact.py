@@ -10,6 +10,7 @@ and floor (correctly rounded by IEEE 754, so identical everywhere) whose sums st
 integers below 2^53.
 """
 import math
+import os
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -109,11 +110,34 @@ def check_exact_products(terms, a_bits, a_limit, b_bits, b_limit):
                          f"(bound 2^{math.log2(bound):.1f})")
 
 
+# Which library multiplies matrices.  Products of grid values are exact, so every BLAS gives the
+# same bits; CMZIP_MATMUL=torch runs them through torch's (MKL) instead of numpy's (OpenBLAS),
+# which the portability tests use to show exactly that.
+MATMUL_BACKENDS = ("numpy", "torch")
+MATMUL_BACKEND = os.environ.get("CMZIP_MATMUL", "numpy")
+if MATMUL_BACKEND not in MATMUL_BACKENDS:
+    raise ImportError(f"CMZIP_MATMUL must be one of {', '.join(MATMUL_BACKENDS)}, "
+                      f"not {MATMUL_BACKEND!r}")
+
+
+def matmul(a, b):
+    """a @ b with the configured library (callers guarantee grid operands: see grid_matmul)."""
+    if MATMUL_BACKEND == "numpy":
+        return a @ b
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return (torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b))).numpy()
+    finally:
+        torch.set_num_threads(threads)
+
+
 def grid_matmul(a, a_bits, a_limit, b, b_bits, b_limit):
     """a @ b with both operands put on their grids first: an exact, machine-independent result.
     Operands already on their grids pass through unchanged (to_grid is idempotent)."""
     check_exact_products(a.shape[-1], a_bits, a_limit, b_bits, b_limit)
-    return to_grid(a, a_bits, a_limit) @ to_grid(b, b_bits, b_limit)
+    return matmul(to_grid(a, a_bits, a_limit), to_grid(b, b_bits, b_limit))
 
 
 # Activation tables: input quantised to 2^-ACT_IN_BITS within +-ACT_RANGE, output on the

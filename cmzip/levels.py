@@ -13,7 +13,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 5
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -22,6 +22,10 @@ _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
 _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
          "sparse1", "sparse2", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "rec2", "column"]
 _MAX = _FULL + ["rec3", "aligned2"]
+
+# The byte learners of the stronger levels (sizes measured on calgary text: see README)
+_GRU5 = ("gru", {"hidden": 96, "train_lanes": 192})
+_GRU = ("gru", {"hidden": 128, "train_lanes": 192})
 
 _BASE = dict(table_bits=22, match=True, match_bits=22, match_min=6, mixer_lr=24, final_lr=4,
              init_weight=0.15, lane_cap=32, novel_prior=512)
@@ -42,16 +46,28 @@ LEVELS = {
     4: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match"], apms=["c0", "c1"],
             lane_spacing=2, long_lane=1500, max_lanes=512),
     5: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match", "c1"], apms=["c0", "c1"],
-            lane_spacing=4, long_lane=2000, max_lanes=384),
+            lane_spacing=4, long_lane=2000, max_lanes=384, byte_models=[_GRU5]),
     6: dict(_BASE, contexts=_FULL, mixers=["c0", "match", "c1"], apms=["c0", "c1", "c2"],
-            table_bits=23, lane_spacing=6, long_lane=4000, max_lanes=192),
+            table_bits=23, lane_spacing=6, long_lane=4000, max_lanes=192, byte_models=[_GRU]),
     7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
-            table_bits=23, lane_spacing=7, max_lanes=128),
-    8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
-            table_bits=24, lane_spacing=8, max_lanes=96),
-    9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits"],
-            apms=["c0", "c1", "c2"], table_bits=24, lane_spacing=10, max_lanes=64),
+            table_bits=23, lane_spacing=7, max_lanes=128, byte_models=[_GRU]),
+    8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "byte"],
+            apms=["c0", "c1", "c2"], table_bits=24, lane_spacing=8, max_lanes=96,
+            byte_models=[_GRU]),
+    9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits", "byte"],
+            apms=["c0", "c1", "c2"], table_bits=24, lane_spacing=10, max_lanes=64,
+            byte_models=[_GRU, ("qct", {})]),
 }
+
+
+# Predictors a level can be given instead of its own set (`--predictors`).  The context models
+# are the base of every level and always present; the others are bits of the header's flags
+# byte, whose top bit says "this set, not the level's own".
+OPTIONAL_PREDICTORS = {"match": 0x01, "gru": 0x02, "qct": 0x04}
+PREDICTORS = ("context",) + tuple(OPTIONAL_PREDICTORS)
+CUSTOM_SET = 0x80
+# the byte learners' settings when a predictor set adds one to a level that has none
+BYTE_MODEL_DEFAULTS = {"gru": {}, "qct": {}}
 
 
 def check_level(level):
@@ -60,20 +76,57 @@ def check_level(level):
     return level
 
 
-def level_config(level):
-    return LEVELS[check_level(level)]
+def level_predictors(level):
+    """The names of the predictors a level uses by default."""
+    cfg = LEVELS[check_level(level)]
+    names = ["context"] + (["match"] if cfg["match"] else [])
+    return names + [name for name, _ in cfg.get("byte_models", [])]
 
 
-def level_fingerprint(level):
-    """32-bit fingerprint of the level's full model config."""
-    return zlib.crc32(repr((MODEL_VERSION, sorted(level_config(level).items()))).encode())
+def predictor_flags(level, predictors=None):
+    """The header flags byte for a predictor set at a level (0: the level's own set)."""
+    if predictors is None:
+        return 0
+    names = list(predictors)
+    unknown = [p for p in names if p not in PREDICTORS]
+    if unknown:
+        raise CmzipError(f"unknown predictor {unknown[0]!r}; choose from {', '.join(PREDICTORS)}")
+    if "context" not in names:
+        raise CmzipError("the predictor set must include 'context' (the base of every level)")
+    if sorted(set(names)) == sorted(level_predictors(level)):
+        return 0
+    return CUSTOM_SET | sum(OPTIONAL_PREDICTORS[p] for p in set(names) - {"context"})
 
 
-def describe_level(level):
-    cfg = level_config(level)
+def check_flags(flags):
+    if flags and not (flags & CUSTOM_SET and (flags & 0x7F) < 0x08):
+        raise CmzipError(f"corrupt stream header: unknown flags {flags:#04x}")
+    return flags
+
+
+def level_config(level, flags=0):
+    """The full model config of a level, with the predictor set the flags byte names."""
+    cfg = LEVELS[check_level(level)]
+    if not check_flags(flags):
+        return cfg
+    own = dict(cfg.get("byte_models", []))
+    byte_models = [(name, own.get(name, BYTE_MODEL_DEFAULTS[name]))
+                   for name in ("gru", "qct") if flags & OPTIONAL_PREDICTORS[name]]
+    return dict(cfg, match=bool(flags & OPTIONAL_PREDICTORS["match"]), byte_models=byte_models)
+
+
+def level_fingerprint(level, flags=0):
+    """32-bit fingerprint of the full model config (level and predictor set)."""
+    return zlib.crc32(repr((MODEL_VERSION, sorted(level_config(level, flags).items()))).encode())
+
+
+def describe_level(level, flags=0):
+    cfg = level_config(level, flags)
     predictors = [f"context[{','.join(cfg['contexts'])}]"]
     if cfg["match"]:
         predictors.append(f"match(min {cfg['match_min']})")
+    for name, settings in cfg.get("byte_models", []):
+        predictors.append(name + "".join(f" {k}={v}" for k, v in sorted(settings.items())))
     return {"level": level, "predictors": predictors, "mixers": list(cfg["mixers"]),
             "max_lanes": cfg["max_lanes"]}
 

@@ -18,7 +18,8 @@ from .statemap import P22, StateMap
 BIAS = 256           # a constant input lets every mixer learn an offset
 
 # weight-set selectors of the first mixer layer, and APM contexts: name -> number of values
-SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "order": 16 * 8, "c2bits": 256}
+SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "order": 16 * 8, "c2bits": 256,
+                  "byte": 12 * 8}
 APM_SIZES = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
 
 
@@ -131,6 +132,9 @@ class Predictor:
                 row[:] = np.minimum(np.count_nonzero(self.context.state, axis=0), 15) * 8 + bitpos
             elif name == "c2bits":             # high nibbles of the previous two bytes
                 row[:] = self.c2bits
+            elif name == "byte":               # how sure the first byte learner is, and the bit position
+                sure = np.abs(self.x[self.byte_inputs_at]).astype(np.int64) >> 8
+                row[:] = np.minimum(sure, 11) * 8 + bitpos
         return self.selected
 
     def _apm_contexts(self, c0):

@@ -1,6 +1,6 @@
 """The byte-level learners a level can add to the mix, by name.
 
-Imported lazily: the GRU and QCT pull in torch and the learning toolkit, which the levels without
+Imported lazily: the GRU and QCT pull in the learning toolkit, which the levels without
 them never need.
 """
 

@@ -1,0 +1,50 @@
+"""Levels and predictor sets: what the header's flags byte can say, and what it cannot."""
+import pytest
+
+from cmzip.errors import CmzipError
+from cmzip.levels import (CUSTOM_SET, LEVELS, PREDICTORS, check_flags, level_config,
+                          level_fingerprint, level_predictors, predictor_flags)
+
+
+@pytest.mark.parametrize("level", sorted(LEVELS))
+def test_the_levels_own_set_needs_no_flags(level):
+    assert predictor_flags(level, None) == 0
+    assert predictor_flags(level, level_predictors(level)) == 0
+    assert level_config(level, 0) is LEVELS[level]
+
+
+def test_a_custom_set_changes_the_config_and_the_fingerprint():
+    flags = predictor_flags(5, ["context", "gru"])
+    assert flags & CUSTOM_SET
+    cfg = level_config(5, flags)
+    assert cfg["match"] is False
+    assert [name for name, _ in cfg["byte_models"]] == ["gru"]
+    assert cfg["contexts"] == LEVELS[5]["contexts"]            # everything else is the level's
+    assert level_fingerprint(5, flags) != level_fingerprint(5)
+    only_context = level_config(5, predictor_flags(5, ["context"]))
+    assert only_context["match"] is False and only_context["byte_models"] == []
+
+
+def test_every_flags_value_is_either_a_predictor_set_or_rejected():
+    accepted = 0
+    for flags in range(256):
+        try:
+            check_flags(flags)
+        except CmzipError:
+            continue
+        accepted += 1
+        level_config(5, flags)
+    assert accepted == 1 + 8             # the level's own set, and 2^3 subsets of the optional three
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["context", "lstm"], "unknown predictor 'lstm'"),
+    (["match", "gru"], "must include 'context'"),
+])
+def test_bad_predictor_sets_are_clear_errors(bad, message):
+    with pytest.raises(CmzipError, match=message):
+        predictor_flags(5, bad)
+
+
+def test_predictor_names():
+    assert PREDICTORS == ("context", "match", "gru", "qct")
