@@ -24,7 +24,7 @@ _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
 _MAX = _FULL + ["rec3", "aligned2"]
 
 # The byte learners of the stronger levels (sizes measured on calgary text: see README)
-_GRU5 = ("gru", {"hidden": 96, "train_lanes": 192})
+_GRU5 = ("gru", {"hidden": 96, "train_lanes": 128})
 _GRU = ("gru", {"hidden": 128, "train_lanes": 192})
 
 _BASE = dict(table_bits=22, match=True, match_bits=22, match_min=6, mixer_lr=24, final_lr=4,

@@ -50,6 +50,17 @@ def _matmul(a, b, a_grid, b_grid, exact=True):
     return matmul(a, b)
 
 
+def _sum_rows_by_index(index, rows, n):
+    """out[i] = sum of rows[j] with index[j] == i, (n, width): like np.add.at, twice as fast
+    (one sort, one reduceat).  The rows are grid values, so the sums are exact in any order."""
+    order = np.argsort(index, kind="stable")
+    sorted_index = index[order]
+    starts = np.flatnonzero(np.r_[True, sorted_index[1:] != sorted_index[:-1]])
+    out = np.zeros((n, rows.shape[1]))
+    out[sorted_index[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+    return out
+
+
 def _init_weights(shape, scale, seed):
     """Deterministic weights in [-scale, scale) on the weight grid (the toolkit's portable
     generator: numpy's random streams are not promised to stay the same across versions)."""
@@ -214,9 +225,7 @@ class GRUPredictor:
         bytes_all = np.concatenate([rec["byte"] for rec in rev])                  # (N,)
         dl_all, dgh_all, dgi_all = (np.concatenate(d) for d in (d_logits, d_gates_h, d_gates_in))
         # sums over samples of grid values are exact in any order; then the mean per sample
-        d_table = np.zeros((256, 3 * n_h))
-        np.add.at(d_table, bytes_all, dgi_all)
-        d_table = self._grid(d_table / count, G_GRID)                             # (256, 3H)
+        d_table = self._grid(_sum_rows_by_index(bytes_all, dgi_all, 256) / count, G_GRID)  # (256, 3H)
         grads = {
             "w_out": _matmul(h_all.T, dl_all, A_GRID, P_GRID, ex) / count,
             "b_out": dl_all.sum(axis=0) / count,
