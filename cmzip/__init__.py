@@ -30,10 +30,12 @@ __all__ = ["CmzipError", "CmzipFile", "compress", "decompress", "open", "compres
            "decompress_stream", "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL", "__version__"]
 
 
-def compress(data, level=DEFAULT_LEVEL):
-    """Compress bytes-like data; return the .cmz stream as bytes."""
+def compress(data, level=DEFAULT_LEVEL, *, predictors=None):
+    """Compress bytes-like data; return the .cmz stream as bytes.  predictors: a predictor set
+    instead of the level's own, e.g. ["context", "match", "gru", "qct"] (stored in the header,
+    so decompress() needs nothing extra)."""
     compressed = io.BytesIO()
-    compress_stream(io.BytesIO(data), compressed, level)
+    compress_stream(io.BytesIO(data), compressed, level, predictors=predictors)
     return compressed.getvalue()
 
 

@@ -115,6 +115,18 @@ def _corpus_inputs(name, reports):
     return [BenchFile(f"{name}/{p.name}", p) for p in paths if p.is_file()]
 
 
+def parse_predictors(text):
+    """'context,match,gru' -> a checked list of predictor names (BenchError if bad)."""
+    from .errors import CmzipError
+    from .levels import DEFAULT_LEVEL, predictor_flags
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    try:
+        predictor_flags(DEFAULT_LEVEL, names)
+    except CmzipError as error:
+        raise BenchError(f"--predictors: {error}") from None
+    return names
+
+
 def parse_levels(text):
     """"1,5,9" or "1-3,9" -> [1, 5, 9] / [1, 2, 3, 9]; each checked by cmzip.levels."""
     from .levels import check_level  # lazy: keep `cmzip --help` free of codec imports
@@ -249,17 +261,27 @@ class ExternalCommand:
 
 # The program a child process runs: one compress or decompress call of the codec module,
 # timed alone; prints its figures as one JSON line. argv: sys.path (JSON), operation,
-# codec module, level, input file, output file.
+# codec module, level, predictor set (JSON list or null), input file, output file.  With a
+# codec that has compress_stream (cmzip), compression goes through it to collect the online
+# learners' own metrics.
 CHILD_PROGRAM = r"""
-import importlib, json, sys, time
+import importlib, io, json, sys, time
 sys.path[:] = json.loads(sys.argv[1])
-operation, module_name, level, source, target = sys.argv[2:7]
+operation, module_name, level, predictors, source, target = sys.argv[2:8]
 codec = importlib.import_module(module_name)
+options = {"level": int(level)}
+if json.loads(predictors) is not None:
+    options["predictors"] = json.loads(predictors)
 with open(source, "rb") as f:
     data = f.read()
+learners = []
 start = time.perf_counter()
-if operation == "compress":
-    output = codec.compress(data, level=int(level))
+if operation == "compress" and hasattr(codec, "compress_stream"):
+    sink = io.BytesIO()
+    codec.compress_stream(io.BytesIO(data), sink, learners=learners, **options)
+    output = sink.getvalue()
+elif operation == "compress":
+    output = codec.compress(data, **options)
 else:
     output = codec.decompress(data)
 seconds = time.perf_counter() - start
@@ -270,7 +292,8 @@ try:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 except ImportError:  # not on Windows
     peak = None
-print(json.dumps({"seconds": seconds, "peak_rss": peak, "module_file": codec.__file__}))
+print(json.dumps({"seconds": seconds, "peak_rss": peak, "module_file": codec.__file__,
+                  "learners": learners}))
 """
 
 
@@ -284,15 +307,18 @@ def child_environment():
 
 class CmzipLevel:
     """cmzip at one level, through `<codec>.compress(data, level=L)` / `<codec>.decompress(blob)`,
-    each call in a fresh child process; `codec` names the module (see CODEC_MODULE)."""
+    each call in a fresh child process; `codec` names the module (see CODEC_MODULE).
+    predictors: a predictor set instead of the level's own (`--predictors`, `--ablate`);
+    label: what the column is called after "cmzip L<level>"."""
     kind = "cmzip"
 
-    def __init__(self, level, codec):
-        self.level, self.codec = level, codec
-        self.name = f"cmzip L{level}"
+    def __init__(self, level, codec, predictors=None, label=None):
+        self.level, self.codec, self.predictors = level, codec, predictors
+        self.name = f"cmzip L{level}" + (f" {label}" if label else "")
 
     def describe(self):
-        return {"name": self.name, "kind": self.kind, "level": self.level, "codec": self.codec}
+        return {"name": self.name, "kind": self.kind, "level": self.level, "codec": self.codec,
+                "predictors": self.predictors}
 
     def measure(self, path, data, repeat, workdir):
         blob_path, restored_path = workdir / "compressed", workdir / "restored"
@@ -308,17 +334,19 @@ class CmzipLevel:
         except RuntimeError as error:
             return _failed(str(error))
         error = _check_round_trip(data, restored_path.read_bytes())
-        return _figures(
+        figures = _figures(
             len(data), len(blobs[0]),
             statistics.median(run["seconds"] for run in compress_runs),
             statistics.median(run["seconds"] for run in decompress_runs),
             _peak_bytes(compress_runs), _peak_bytes(decompress_runs),
             round_trip=error is None, error=error)
+        figures["learners"] = compress_runs[0].get("learners") or []
+        return figures
 
     def _child(self, operation, source, target):
         parent_path = [entry or os.getcwd() for entry in sys.path]
         argv = [sys.executable, "-c", CHILD_PROGRAM, json.dumps(parent_path), operation,
-                self.codec, str(self.level), str(source), str(target)]
+                self.codec, str(self.level), json.dumps(self.predictors), str(source), str(target)]
         done = subprocess.run(argv, env=child_environment(), capture_output=True, text=True)
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines()
@@ -343,14 +371,26 @@ def _peak_bytes(runs):
     return max(peaks) * (1 if sys.platform == "darwin" else 1024)
 
 
-def build_compressors(levels, externals=(), baselines=True):
+def build_compressors(levels, externals=(), baselines=True, predictors=None, ablate=False):
     """The compressors of one run, in column order: cmzip levels, stdlib baselines, externals.
 
+    predictors: a predictor set used at every level instead of the level's own.  ablate: after
+    each level, the same level once without each of its optional predictors (match, gru, qct),
+    so that every predictor's contribution is a column of its own.
     Returns (compressors, skipped); skipped lists externals not found on PATH, each with a
-    BenchWarning. This is where `--ablate` and `--predictors` will add their cmzip variants
-    (a level with one predictor removed or overridden), each as one more column.
+    BenchWarning.
     """
-    compressors = [CmzipLevel(level, CODEC_MODULE) for level in levels]
+    from .levels import level_predictors   # lazy, like parse_levels
+    compressors = []
+    for level in levels:
+        own = list(predictors) if predictors else level_predictors(level)
+        label = "[" + ",".join(own) + "]" if predictors else None
+        compressors.append(CmzipLevel(level, CODEC_MODULE, own if predictors else None, label))
+        if ablate:
+            for removed in own:
+                if removed != "context":
+                    rest = [name for name in own if name != removed]
+                    compressors.append(CmzipLevel(level, CODEC_MODULE, rest, f"-{removed}"))
     if baselines:
         compressors += STDLIB_BASELINES
     skipped = []
@@ -374,12 +414,13 @@ def default_level():
     return DEFAULT_LEVEL
 
 
-def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progress=None):
+def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progress=None,
+              predictors=None, ablate=False):
     """Benchmark every file of `paths` (files, directories, corpus names) and return every
     figure as a JSON-ready dict (see the module docstring for how each is measured).
 
     levels: cmzip levels (default: the default level). externals: command strings such as
-    "xz -9e". progress: called as progress(files_done, files_total, text, file_finished).
+    "xz -9e". predictors, ablate: see build_compressors. progress: called as progress(files_done, files_total, text, file_finished).
     Problems that do not stop the run (a corpus differing from its manifest, a missing
     external) are issued as BenchWarning; failures are in the result (see `failures`).
     """
@@ -387,7 +428,7 @@ def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progre
         raise BenchError(f"repeat must be at least 1, got {repeat}")
     levels = list(levels) if levels else [default_level()]
     files, corpus_reports = collect_inputs(paths or DEFAULT_INPUTS)
-    compressors, skipped = build_compressors(levels, externals, baselines)
+    compressors, skipped = build_compressors(levels, externals, baselines, predictors, ablate)
     notify = progress or (lambda *args: None)
 
     rows = []
@@ -450,7 +491,24 @@ def _total(rows, name):
         "decompress_kbps": _kbps(original, sum(r["decompress_seconds"] for _, r in results)),
         "peak_rss_bytes": max(peaks) if peaks else None,
         "round_trip": True,
+        "learners": _learner_totals(result for _, result in results),
     }
+
+
+def _learner_totals(results):
+    """Each online learner's own bits per byte over all files (weighted by bytes), and its
+    optimiser updates."""
+    totals = {}
+    for result in results:
+        for learner in result.get("learners") or []:
+            total = totals.setdefault(learner["name"], {"bytes": 0, "bits": 0.0, "updates": 0})
+            if learner["bytes"]:
+                total["bytes"] += learner["bytes"]
+                total["bits"] += learner["bits_per_byte"] * learner["bytes"]
+            total["updates"] += learner["updates"]
+    return {name: {"bytes": t["bytes"], "updates": t["updates"],
+                   "bits_per_byte": t["bits"] / t["bytes"] if t["bytes"] else None}
+            for name, t in totals.items()}
 
 
 def failures(result):
@@ -596,7 +654,26 @@ def to_markdown(result):
                      _format_bpb(t["bpb"]), _format_bpb(t["mean_bpb"])] + speed_cells(t)
                     for name, t in totals.items()]
     summary = _table(summary_header, summary_rows, ["left"] + ["right"] * 6)
-    return f"{per_file}\n\n{summary}\n\n{_caption(result)}\n"
+    learners = _learner_table(result)
+    return f"{per_file}\n\n{summary}\n\n{learners}{_caption(result)}\n"
+
+
+def _learner_table(result):
+    """The online learners' own bits per byte (what each would cost alone), per compressor."""
+    rows = []
+    for name, totals in result["totals"].items():
+        for learner, t in (totals.get("learners") or {}).items():
+            per_file = [next((x for x in row["results"][name].get("learners") or []
+                              if x["name"] == learner), None) for row in result["files"]]
+            cells = [_format_bpb(x["bits_per_byte"]) if x and x["bytes"] else "-" for x in per_file]
+            rows.append([name, learner] + cells + [_format_bpb(t["bits_per_byte"]), str(t["updates"])])
+    if not rows:
+        return ""
+    header = (["compressor", "learner"] + [row["file"] for row in result["files"]]
+              + ["total own bpb", "updates"])
+    table = _table(header, rows, ["left", "left"] + ["right"] * (len(header) - 2))
+    return ("Online learners: each one's own bits per byte (the cost if its predictions were "
+            "used alone), from cmzip.learn's metrics during compression.\n\n" + table + "\n\n")
 
 
 def _caption(result):
@@ -690,8 +767,14 @@ def _echo_warning(message, category, filename, lineno, file=None, line=None):
 @click.option("--no-baselines", is_flag=True, help="Leave out zlib, bz2 and lzma.")
 @click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Time every operation N times and report the median.")
+@click.option("--predictors", "predictors_text", metavar="LIST",
+              help="Use this predictor set at every level instead of the level's own, e.g. "
+                   "context,match,gru (context is always needed; names: context, match, gru, qct).")
+@click.option("--ablate", is_flag=True,
+              help="Also measure each level once without each of its predictors (match, gru, "
+                   "qct), to show what each contributes.")
 def bench_command(inputs, levels_text, json_path, markdown_path, plot_path, externals,
-                  no_baselines, repeat):
+                  no_baselines, repeat, predictors_text, ablate):
     """Measure bits per byte, speed and peak memory of cmzip and of baselines.
 
     Each argument is a file, a directory (all its files) or a corpus name (calgary,
@@ -709,8 +792,9 @@ def bench_command(inputs, levels_text, json_path, markdown_path, plot_path, exte
         warnings.showwarning = _echo_warning
         try:
             levels = parse_levels(levels_text) if levels_text else None
+            predictors = parse_predictors(predictors_text) if predictors_text else None
             result = run_bench(inputs, levels, externals, repeat, baselines=not no_baselines,
-                               progress=ProgressLine())
+                               progress=ProgressLine(), predictors=predictors, ablate=ablate)
         except BenchError as error:
             raise click.ClickException(str(error)) from None
 

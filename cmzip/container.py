@@ -7,8 +7,9 @@ A .cmz file is one stream. All integers are little-endian; CRC-32 is zlib.crc32.
         version        u8       FORMAT_VERSION (1)
         level          u8       1..9, the compression level
         block_log      u8       log2 of the block size, 16..26 (default 22: 4 MiB blocks)
-        flags          u8       0 (reserved)
-        fingerprint    u32      levels.level_fingerprint(level)
+        flags          u8       the predictor set: 0 = the level's own; else 0x80 | set bits
+                                (0x01 match, 0x02 gru, 0x04 qct; see levels.py)
+        fingerprint    u32      levels.level_fingerprint(level, flags)
         header_crc     u32      CRC-32 of the 12 bytes above
 
     blocks, each a 20-byte header followed by its payload
@@ -52,7 +53,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .errors import CmzipError
-from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_level, level_fingerprint
+from .levels import (DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_flags, check_level,
+                     level_fingerprint, predictor_flags)
 
 MAGIC = b"\x89CMZ"
 FORMAT_VERSION = 1
@@ -87,6 +89,7 @@ class StreamHeader:
     version: int
     level: int
     block_size: int
+    flags: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,18 +146,19 @@ class StreamEncoder:
     """Writes one .cmz stream to a binary file object: the header at once, then one
     write_block() per block of input, then finish() for the end marker and trailer."""
 
-    def __init__(self, fout, level=DEFAULT_LEVEL, block_size=DEFAULT_BLOCK_SIZE):
+    def __init__(self, fout, level=DEFAULT_LEVEL, block_size=DEFAULT_BLOCK_SIZE, predictors=None):
         level = check_level(level)
         block_log = block_log_for(block_size)
+        flags = predictor_flags(level, predictors)
         from .codec import Codec   # imported here: the models are heavy, `import cmzip` is not
-        self._codec = Codec(level)
+        self._codec = Codec(level, flags)
         self._fout = fout
         self.block_size = block_size
         self.original_size = 0
         self.compressed_size = 0
         self._crc = 0
         self._write(_sealed(_STREAM_FIELDS.pack(
-            MAGIC, FORMAT_VERSION, level, block_log, 0, level_fingerprint(level))))
+            MAGIC, FORMAT_VERSION, level, block_log, flags, level_fingerprint(level, flags))))
 
     def write_block(self, data):
         """Compress and write one block of 1..block_size bytes."""
@@ -170,6 +174,11 @@ class StreamEncoder:
         self.original_size += len(data)
         self._crc = zlib.crc32(data, self._crc)
 
+    def learner_metrics(self):
+        """The online learners' own metrics so far (bits per byte, updates), one dict each."""
+        predictor = self._codec.predictor
+        return [m.metrics.summary() for m in predictor.byte_models] if predictor else []
+
     def finish(self):
         """Write the end marker and the trailer. The stream is then complete."""
         self._write(_U32.pack(0))
@@ -181,17 +190,21 @@ class StreamEncoder:
 
 
 def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_SIZE,
-                    progress=None):
+                    progress=None, predictors=None, learners=None):
     """Compress binary file object fin into fout as one .cmz stream, one block at a time
     (memory use does not depend on the input size). progress, if given, is called with the
-    number of input bytes done after each block. Returns StreamSizes."""
-    encoder = StreamEncoder(fout, level, block_size)
+    number of input bytes done after each block.  predictors: a predictor set instead of the
+    level's own (names from levels.PREDICTORS, "context" included).  learners: a list that
+    receives the online learners' own metrics at the end.  Returns StreamSizes."""
+    encoder = StreamEncoder(fout, level, block_size, predictors)
     reader = _Reader(fin)
     while block := reader.read_up_to(block_size):
         encoder.write_block(block)
         if progress:
             progress(len(block))
     encoder.finish()
+    if learners is not None:
+        learners.extend(encoder.learner_metrics())
     return StreamSizes(encoder.original_size, encoder.compressed_size)
 
 
@@ -258,16 +271,15 @@ def _read_stream_header(reader):
         raise _truncated("stream header", len(data), size)
     fields = _unseal(data, "stream header")
     _, version, level, block_log, flags, fingerprint = _STREAM_FIELDS.unpack(fields)
-    if flags != 0:
-        raise CmzipError(f"corrupt stream header: unknown flags {flags:#04x}")
+    check_flags(flags)
     if not MIN_LEVEL <= level <= MAX_LEVEL:
         raise CmzipError(f"corrupt stream header: level {level} is not in {MIN_LEVEL}..{MAX_LEVEL}")
     if not MIN_BLOCK_LOG <= block_log <= MAX_BLOCK_LOG:
         raise CmzipError(f"corrupt stream header: block size 2**{block_log} is not in "
                          f"2**{MIN_BLOCK_LOG}..2**{MAX_BLOCK_LOG}")
-    if fingerprint != level_fingerprint(level):
+    if fingerprint != level_fingerprint(level, flags):
         raise CmzipError(f"level {level} data made by an incompatible cmzip version/model config")
-    return StreamHeader(version, level, 1 << block_log)
+    return StreamHeader(version, level, 1 << block_log, flags)
 
 
 def _read_block_header(reader, block_size, index):
@@ -319,7 +331,7 @@ def _decode_blocks(reader):
     last one, check the trailer and the end of the input."""
     header = _read_stream_header(reader)
     from .codec import Codec
-    codec = Codec(header.level)
+    codec = Codec(header.level, header.flags)
     total_len = total_crc = 0
     index = 1
     while (block := _read_block_header(reader, header.block_size, index)) is not None:
