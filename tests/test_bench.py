@@ -232,3 +232,40 @@ def test_real_cmzip_on_a_tiny_file(tmp_path):
     figures = result["files"][0]["results"]["cmzip L1"]
     assert result["ok"], bench.failures(result)
     assert figures["round_trip"] and figures["bpb"] == pytest.approx(8 * figures["compressed"] / 300)
+
+
+def test_ablate_adds_one_column_per_optional_predictor_of_the_level():
+    from cmzip.levels import level_predictors
+    compressors, _ = bench.build_compressors([5], baselines=False, ablate=True)
+    names = [c.name for c in compressors]
+    optional = [p for p in level_predictors(5) if p != "context"]
+    assert names == ["cmzip L5"] + [f"cmzip L5 -{p}" for p in optional]
+    assert "gru" in optional
+    without_gru = compressors[1 + optional.index("gru")]
+    assert without_gru.predictors == [p for p in level_predictors(5) if p != "gru"]
+
+
+def test_predictors_override_every_level_and_bad_names_are_clear_errors():
+    compressors, _ = bench.build_compressors([1, 5], baselines=False,
+                                             predictors=["context", "qct"])
+    assert [c.name for c in compressors] == ["cmzip L1 [context,qct]", "cmzip L5 [context,qct]"]
+    with pytest.raises(bench.BenchError, match="unknown predictor 'lstm'"):
+        bench.parse_predictors("context,lstm")
+
+
+@pytest.mark.slow
+def test_bench_reports_the_learners_own_bits_per_byte(tmp_path):
+    sample_file = tmp_path / "text"
+    sample_file.write_bytes(sample("text", 3000, seed=9))
+    result = bench.run_bench([str(tmp_path)], levels=[1], baselines=False,
+                             predictors=["context", "gru"])
+    (row,) = result["files"]
+    (figures,) = row["results"].values()
+    assert figures["round_trip"] and figures["error"] is None
+    (learner,) = figures["learners"]
+    # a prediction is scored when the next step starts: each lane's last byte goes unscored
+    assert learner["name"] == "gru" and 2900 < learner["bytes"] <= 3000 and learner["updates"] > 0
+    assert 0 < learner["bits_per_byte"] < 8
+    total = result["totals"]["cmzip L1 [context,gru]"]["learners"]["gru"]
+    assert total["bits_per_byte"] == pytest.approx(learner["bits_per_byte"])
+    assert "Online learners" in bench.to_markdown(result)
