@@ -20,7 +20,7 @@ import click
 from . import __version__
 from .container import compress_stream, decompress_stream, read_info, write_all
 from .errors import CmzipError
-from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level
+from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level, predictor_flags
 from .progress import progress_bar
 
 SUFFIX = ".cmz"
@@ -115,8 +115,12 @@ def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet
 @click.option("--verify", is_flag=True,
               help="Decompress the result and check it before reporting success (twice the "
                    "time; implied by --rm).")
+@click.option("--predictors", metavar="LIST",
+              help="Use these predictors instead of the level's own: a comma-separated subset "
+                   "of context, match, gru, qct (context is always needed), e.g. "
+                   "context,match,gru,qct. Stored in the file; decompress needs no option.")
 @_output_options
-def compress(files, level, verify, **options):
+def compress(files, level, verify, predictors, **options):
     """Compress each FILE into FILE.cmz.
 
     The input is kept unless --rm is given; then the output is first decompressed and
@@ -138,8 +142,22 @@ def compress(files, level, verify, **options):
     if writes_stdout and not settings.force and sys.stdout.isatty():
         raise Failure("compressed data not written to a terminal; use -f to force")
 
+    predictor_set = None
+    if predictors is not None:
+        predictor_set = [name.strip() for name in predictors.split(",") if name.strip()]
+        try:
+            predictor_flags(level, predictor_set)
+        except CmzipError as error:
+            raise click.BadParameter(str(error), param_hint="--predictors") from None
+
     def compress_to(source, out, progress):
-        return compress_stream(source, out, level, progress=progress)
+        learners = []
+        sizes = compress_stream(source, out, level, progress=progress, predictors=predictor_set,
+                                learners=learners)
+        if settings.verbose:
+            for learner in learners:        # what each online learner achieved on its own
+                click.echo(f"cmzip: learner {_learner_line(learner)}", err=True)
+        return sizes
 
     verify = verify or not settings.keep
     _for_each_file(files, settings, "compressed", lambda name: _convert_file(
@@ -148,8 +166,10 @@ def compress(files, level, verify, **options):
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
+@click.option("-t", "--test", "test_only", is_flag=True,
+              help="Only check integrity, as `cmzip test` does: decode, verify, write nothing.")
 @_output_options
-def decompress(files, **options):
+def decompress(files, test_only, **options):
     """Decompress each FILE.cmz into FILE.
 
     Every block is checked against its checksum, and the output file appears only after the
@@ -162,8 +182,14 @@ def decompress(files, **options):
       cmzip decompress book1.cmz         restores book1
       cmzip decompress -o copy book1.cmz
       cmzip decompress -c logs.cmz | grep error
+      cmzip decompress -t *.cmz          check integrity only
     """
     settings = _settings(files, **options)
+    if test_only:
+        if settings != Settings(quiet=settings.quiet, verbose=settings.verbose):
+            raise click.UsageError("-t/--test writes nothing: it takes no -o, -c, --rm or -f")
+        _for_each_file(files, settings, "tested OK", lambda name: _test_file(name, settings))
+        return
 
     def decompress_to(source, out, progress):
         return decompress_stream(source, out, progress=progress)
@@ -277,13 +303,22 @@ def _verify(out):
         raise Failure(f"verification failed: {error}") from error
 
 
+def _learner_line(summary):
+    if not summary["bytes"]:
+        return f"{summary['name']}: no bytes seen"
+    return (f"{summary['name']}: {summary['bits_per_byte']:.3f} bits/byte on its own over "
+            f"{summary['bytes']} bytes (recent {summary['ema_bits_per_byte']:.3f}, trend "
+            f"{summary['trend']:+.3f}), {summary['updates']} updates")
+
+
 def _print_info(name):
     with _open_source(name) as source:
         stream = read_info(source)
     level = stream.header.level
     rows = [("format version", stream.header.version), ("level", level)]
     rows += [(key.replace("_", " "), _listing(value))
-             for key, value in describe_level(level).items() if key != "level"]
+             for key, value in describe_level(level, stream.header.flags).items()
+             if key != "level"]
     bits_per_byte = stream.bits_per_byte
     rows += [
         ("block size", f"{stream.header.block_size} bytes"),

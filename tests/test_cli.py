@@ -6,6 +6,8 @@ import signal
 import stat
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +17,8 @@ import cmzip.cli
 from cmzip.codec import Codec
 from cmzip.levels import DEFAULT_LEVEL, describe_level
 from cmzip.progress import MIN_BAR_BYTES, progress_bar
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args, input=None):
@@ -104,6 +108,17 @@ def test_existing_output_needs_force(original, tiny):
     assert cmzip.decompress(compressed.read_bytes()) == tiny
 
 
+def test_decompress_never_overwrites_without_force(packed, tiny):
+    restored = packed.parent / "data.bin"
+    restored.write_bytes(b"precious")
+    assert_one_line_error(run("decompress", packed), "already exists", "-f")
+    assert_one_line_error(run("decompress", "-o", restored, packed), "already exists")
+    assert restored.read_bytes() == b"precious"
+    assert names(packed.parent) == ["data.bin", "data.bin.cmz"]   # no temporary file left
+    assert run("decompress", "-f", packed).exit_code == 0
+    assert restored.read_bytes() == tiny
+
+
 def test_stdout_option(original, packed, tiny):
     before = names(original.parent)
     result = run("compress", "-c", original)
@@ -158,7 +173,9 @@ def test_verbose_reports_sizes_speed_and_bits_per_byte(original, tiny):
     result = run("compress", "-v", original)
     assert result.exit_code == 0
     size = (original.parent / "notes.txt.cmz").stat().st_size
-    line, = result.stderr.splitlines()
+    *learners, line = result.stderr.splitlines()
+    # the default level has one online learner (the GRU): its own figures come first
+    assert len(learners) == 1 and learners[0].startswith("cmzip: learner gru:")
     assert f"compressed to {original}.cmz" in line
     assert f"{len(tiny)} bytes original, {size} bytes compressed" in line
     assert f"{8 * size / len(tiny):.3f} bits/byte" in line
@@ -201,6 +218,46 @@ def test_several_files_go_on_after_a_failure(original, tmp_path):
     assert quiet.exit_code == 1 and len(quiet.stderr.splitlines()) == 1
 
 
+@pytest.mark.parametrize("command, verb", [(["decompress"], "decompressed"), (["test"], "tested OK"),
+                                           (["decompress", "-t"], "tested OK")])
+def test_several_compressed_files_exit_status_and_summary(packed, tmp_path, command, verb):
+    other = tmp_path / "other.cmz"
+    other.write_bytes(cmzip.compress(b"other"))
+    damaged = tmp_path / "damaged.cmz"
+    damaged.write_bytes(packed.read_bytes()[:-5])
+    ok = run(*command, packed, other)
+    assert ok.exit_code == 0, ok.output
+    assert ok.stderr.splitlines() == [f"cmzip: 2 of 2 files {verb}"]
+    force = ["-f"] if command == ["decompress"] else []   # the outputs exist by now
+    failed = run(*command, *force, damaged, packed, other)
+    assert failed.exit_code == 1
+    error, summary = failed.stderr.splitlines()
+    assert error.startswith(f"cmzip: error: {damaged}: truncated input")
+    assert summary == f"cmzip: 2 of 3 files {verb}, 1 failed"
+    assert not (tmp_path / "damaged").exists()
+    quiet = run(*command, *force, "-q", damaged, packed)
+    assert quiet.exit_code == 1 and len(quiet.stderr.splitlines()) == 1
+
+
+def test_a_directory_is_a_one_line_error(tmp_path):
+    (tmp_path / "folder").mkdir()
+    assert_one_line_error(run("compress", tmp_path / "folder"), "Is a directory")
+    assert names(tmp_path) == ["folder"]
+
+
+def test_decompress_test_option_writes_nothing(packed, tmp_path):
+    listing = names(tmp_path)
+    result = run("decompress", "-t", "-v", packed)
+    assert result.exit_code == 0
+    assert f"{packed}: OK" in result.stderr
+    assert names(tmp_path) == listing
+    assert_one_line_error(run("decompress", "-t", damage(packed, "payload")), str(packed))
+    for option in ["-c", "--rm", "-f", ("-o", "out")]:
+        result = run("decompress", "-t", *((option,) if isinstance(option, str) else option), packed)
+        assert result.exit_code == 2 and "writes nothing" in result.stderr
+    assert names(tmp_path) == listing
+
+
 def test_decompress_needs_the_cmz_suffix_or_an_explicit_output(original, tiny):
     packed = original.parent / "packed"
     packed.write_bytes(cmzip.compress(tiny))
@@ -230,7 +287,7 @@ def test_usage_errors(args, message):
 
 
 def test_interrupt_leaves_no_partial_output(original, tiny, monkeypatch):
-    def interrupted(source, out, level, progress=None):
+    def interrupted(source, out, level, progress=None, **options):
         out.write(b"half an output")
         raise KeyboardInterrupt
 
@@ -242,7 +299,7 @@ def test_interrupt_leaves_no_partial_output(original, tiny, monkeypatch):
 
 
 def test_sigterm_leaves_no_partial_output(original, tiny, monkeypatch):
-    def terminated(source, out, level, progress=None):
+    def terminated(source, out, level, progress=None, **options):
         out.write(b"half an output")
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -256,6 +313,33 @@ def test_sigterm_leaves_no_partial_output(original, tiny, monkeypatch):
     assert exit_info.value.code == 128 + signal.SIGTERM
     assert names(original.parent) == ["notes.txt"]
     assert original.read_bytes() == tiny
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 128 + signal.SIGTERM)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_a_running_cmzip_leaves_no_partial_output(tmp_path, signum, status):
+    """A real Ctrl-C (SIGINT) or SIGTERM to a cmzip process in the middle of compressing."""
+    source = tmp_path / "big.txt"
+    data = b"".join(b"line %d of a file that takes seconds to compress\n" % i for i in range(6000))
+    source.write_bytes(data)
+    # SIGINT as a terminal sends it: KeyboardInterrupt even if this test runs with SIGINT
+    # ignored (a background job), which the child would inherit
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from cmzip.cli import main; main(sys.argv[1:])")
+    process = subprocess.Popen([sys.executable, "-c", code, "compress", "-l", "5", str(source)],
+                               cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not [name for name in names(tmp_path) if name.endswith(".tmp")]:
+        assert process.poll() is None and time.monotonic() < deadline, "no temporary file appeared"
+        time.sleep(0.02)
+    time.sleep(0.5)   # well inside the compression by now
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status, stderr
+    assert names(tmp_path) == ["big.txt"]
+    assert source.read_bytes() == data
+    if signum == signal.SIGINT:
+        assert stderr.decode().splitlines() == ["cmzip: interrupted"]
 
 
 def test_verify(original, tiny):

@@ -1,0 +1,309 @@
+"""Fuzzing of decompression: hypothesis mutates valid .cmz streams (bit flips, truncation,
+extension, overwritten bytes, header fields set to extremes with or without a valid CRC, block
+headers that consistently claim huge blocks), and every case must end in CmzipError or the
+original bytes, quickly, never in another exception. Derandomized, so CI runs the same cases
+every time; the case count is printed (pytest -s, or -rP) and checked: 1500 cases in about a
+minute.
+
+"Quickly" has a limit that no check can lower: a payload of W words may legitimately decode to
+as much as its information allows (cmzip.coder.BitDecoder stops it there), and the models grow
+confident enough that a few hundred bytes of payload can code megabytes. So the seeds are small
+and junk payloads short, and each case gets CASE_SECONDS of CPU.
+
+Also: a block header that claims the largest block (2**26 bytes) over a tiny payload fails
+fast and without allocating more than the model plus a small multiple of the claim.
+"""
+import functools
+import io
+import json
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import cmzip
+from cmzip import CmzipError, CmzipFile
+from cmzip.codec import Codec
+from cmzip.container import DEFAULT_BLOCK_SIZE
+from cmzip.samples import sample
+
+FUZZ_EXAMPLES = 1500
+CASE_SECONDS = 2.0       # CPU time of one case, this thread's only (robust to a busy machine)
+HANG_SECONDS = 60        # wall-clock guard: a case still running after this is a hang
+
+HEADER, BLOCK_HEADER, TRAILER = 16, 20, 16
+
+
+@dataclass(frozen=True)
+class Seed:
+    name: str
+    level: int
+    original: bytes
+    blob: bytes
+    blocks: tuple        # offsets of the block headers
+
+    @property
+    def trailer(self):
+        return len(self.blob) - TRAILER
+
+
+def _block_offsets(blob):
+    offsets, at = [], HEADER
+    while struct.unpack_from("<I", blob, at)[0] != 0:
+        offsets.append(at)
+        at += BLOCK_HEADER + struct.unpack_from("<I", blob, at + 8)[0]
+    return tuple(offsets)
+
+
+def _make_seed(name, level, original, block_size=DEFAULT_BLOCK_SIZE):
+    out = io.BytesIO()
+    with CmzipFile(out, "wb", level=level, block_size=block_size) as f:
+        f.write(original)
+    blob = out.getvalue()
+    return Seed(name, level, original, blob, _block_offsets(blob))
+
+
+@functools.cache
+def seeds():
+    """Small valid streams: one block at levels 1 and 5; two blocks (2**16 bytes, 200 bytes)
+    at level 1, for damage to a block that follows another."""
+    return (
+        _make_seed("tiny-l1", 1, b"tiny cmzip input \x00\x01\xfe\xff tiny\n"),
+        _make_seed("small-l5", 5, sample("text", 80, seed=6) + sample("binary", 40, seed=6)),
+        _make_seed("two-blocks-l1", 1, sample("redundant", (1 << 16) + 200, seed=6), 1 << 16),
+    )
+
+
+# ---------------------------------------------------------------------------- mutations
+
+def _reseal(blob, start, end):
+    if end + 4 <= len(blob):
+        blob[end:end + 4] = struct.pack("<I", zlib.crc32(blob[start:end]))
+
+
+# field: (struct format, offset within its header, which header)
+FIELDS = {
+    "version": ("<B", 4, "stream"), "level": ("<B", 5, "stream"), "block_log": ("<B", 6, "stream"),
+    "flags": ("<B", 7, "stream"), "fingerprint": ("<I", 8, "stream"),
+    "raw_len": ("<I", 0, "block"), "lanes": ("<I", 4, "block"), "payload_len": ("<I", 8, "block"),
+    "raw_crc": ("<I", 12, "block"),
+    "total_len": ("<Q", 0, "trailer"), "total_crc": ("<I", 8, "trailer"),
+}
+EXTREMES = [0, 1, 2, 3, 15, 16, 26, 27, 255, 2**16, 2**22, 2**26, 2**26 + 1, 2**31, 2**32 - 1,
+            2**63, 2**64 - 1]
+
+
+def _header_span(seed, which, block):
+    """(start, end) of the CRC-covered bytes of a header; block picks first or last."""
+    if which == "stream":
+        return 0, HEADER - 4
+    if which == "block":
+        start = seed.blocks[block]
+        return start, start + BLOCK_HEADER - 4
+    return seed.trailer, seed.trailer + TRAILER - 4
+
+
+def set_field(blob, seed, field, value, block, reseal):
+    """Set a header field to an extreme value; usually keep its header's CRC valid, so that
+    the field's own validation is what must catch it."""
+    fmt, offset, which = FIELDS[field]
+    start, end = _header_span(seed, which, block)   # where it was before any other mutation
+    if start + offset + struct.calcsize(fmt) > len(blob):
+        return
+    struct.pack_into(fmt, blob, start + offset, value & ((1 << 8 * struct.calcsize(fmt)) - 1))
+    if reseal:
+        _reseal(blob, start, end)
+
+
+def claim_block(blob, seed, raw_len, block, junk, big_blocks):
+    """Make a block header claim raw_len bytes consistently (lanes to match, CRC valid),
+    optionally over a junk payload, optionally allowing 2**26-byte blocks in the stream header:
+    what a hostile file would do to make the decoder work hard."""
+    if len(blob) != len(seed.blob):
+        return
+    start = seed.blocks[block]
+    if big_blocks:
+        blob[6] = 26
+        _reseal(blob, 0, 12)
+    payload_len = struct.unpack_from("<I", blob, start + 8)[0]
+    payload = blob[start + BLOCK_HEADER:start + BLOCK_HEADER + payload_len]
+    if junk is not None:
+        payload = junk
+    lanes = Codec(seed.level).lanes_for(raw_len)
+    crc = struct.unpack_from("<I", blob, start + 12)[0]
+    header = struct.pack("<4I", raw_len, lanes, len(payload), crc)
+    blob[start:start + BLOCK_HEADER + payload_len] = (
+        header + struct.pack("<I", zlib.crc32(header)) + payload)
+
+
+def flip(blob, seed, position, bit):
+    if blob:
+        blob[position % len(blob)] ^= 1 << bit
+
+
+def truncate(blob, seed, cut):
+    del blob[cut % (len(blob) + 1):]
+
+
+def extend(blob, seed, junk):
+    blob += junk
+
+
+def overwrite(blob, seed, position, junk):
+    if blob:
+        position %= len(blob)
+        blob[position:position + len(junk)] = junk[:len(blob) - position]
+
+
+blocks = st.sampled_from([0, -1])
+mutations = st.one_of(
+    st.tuples(st.just(flip), st.integers(0, 1 << 20), st.integers(0, 7)),
+    st.tuples(st.just(truncate), st.integers(0, 1 << 20)),
+    st.tuples(st.just(extend), st.binary(min_size=1, max_size=64)),
+    st.tuples(st.just(overwrite), st.integers(0, 1 << 20), st.binary(min_size=1, max_size=16)),
+    st.tuples(st.just(set_field), st.sampled_from(sorted(FIELDS)),
+              st.one_of(st.sampled_from(EXTREMES), st.integers(0, 2**64 - 1)), blocks,
+              st.sampled_from([True, True, True, False])),   # mostly with a valid CRC
+    # Junk payloads are at most 8 bytes: the decoding work a payload can cause is bounded by
+    # what it could code if valid (see cmzip.coder.BitDecoder), so long junk is slow, not wrong.
+    st.tuples(st.just(claim_block), st.sampled_from([1, 2, 2**16, 2**16 + 1, 2**22, 2**26]),
+              blocks, st.none() | st.binary(max_size=8), st.booleans()),
+)
+
+OUTCOMES = Counter()
+SLOWEST = {"seconds": 0.0, "case": None}
+
+
+class Hang(BaseException):
+    """Not an Exception: cmzip must not be able to turn it into a CmzipError."""
+
+
+def _hang(signum, frame):
+    raise Hang(f"a fuzz case ran for over {HANG_SECONDS} s")
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate, Phase.shrink],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(seed=st.integers(0, 2), steps=st.lists(mutations, min_size=1, max_size=3))
+def fuzz_case(seed, steps):
+    seed = seeds()[seed]
+    blob = bytearray(seed.blob)
+    for mutate, *arguments in steps:
+        mutate(blob, seed, *arguments)
+    previous = signal.signal(signal.SIGALRM, _hang)
+    signal.alarm(HANG_SECONDS)
+    start = time.thread_time()
+    try:
+        restored = cmzip.decompress(bytes(blob))
+        outcome = "original" if restored == seed.original else "WRONG OUTPUT"
+    except CmzipError:
+        outcome = "CmzipError"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    seconds = time.thread_time() - start
+    OUTCOMES[outcome] += 1
+    if seconds > SLOWEST["seconds"]:
+        SLOWEST.update(seconds=seconds, case=(seed.name, steps))
+    assert outcome != "WRONG OUTPUT", "a damaged stream decoded to different bytes"
+    assert seconds < CASE_SECONDS, f"case took {seconds:.2f} s of CPU"
+
+
+def test_fuzz_decompression(record_property):
+    OUTCOMES.clear()
+    fuzz_case()
+    cases = sum(OUTCOMES.values())
+    summary = (f"{cases} fuzz cases: {OUTCOMES['CmzipError']} CmzipError, "
+               f"{OUTCOMES['original']} decoded to the original; slowest "
+               f"{SLOWEST['seconds']:.2f} s CPU ({SLOWEST['case'][0]})")
+    print(summary)
+    record_property("fuzz_cases", cases)
+    assert cases == FUZZ_EXAMPLES, summary
+    assert OUTCOMES["CmzipError"] > cases * 0.8, summary   # the mutations do damage
+
+
+# ---------------------------------------------------------------------------- a hostile claim
+
+@pytest.mark.parametrize("level, size", [(1, 1 << 17), (5, 1 << 14), (9, 1 << 11)])
+def test_the_information_check_passes_the_most_redundant_data(level, size):
+    """Zeros compress best: the fewest payload bits per byte, where a check that bounds the
+    bytes a payload may decode to could reject a valid block."""
+    data = bytes(size) + b"end"
+    packed = cmzip.compress(data, level)
+    assert len(packed) < size / 20
+    assert cmzip.decompress(packed) == data
+
+
+_HOSTILE_CHILD = r"""
+import json, resource, struct, sys, time, zlib
+import numpy as np
+import cmzip
+from cmzip.codec import Codec
+from cmzip.container import DEFAULT_BLOCK_SIZE
+from cmzip.levels import level_config, level_fingerprint
+from cmzip.predictor import Predictor
+level, raw_len, payload, what = int(sys.argv[1]), int(sys.argv[2]), bytes.fromhex(sys.argv[3]), sys.argv[4]
+def sealed(fields):
+    return fields + struct.pack("<I", zlib.crc32(fields))
+def touch(obj, seen):   # write every numpy array the models hold: all their pages resident
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        if obj.flags.writeable:
+            np.add(obj, 0, out=obj, casting="unsafe")
+    elif isinstance(obj, (list, tuple, dict)):
+        for item in (obj.values() if isinstance(obj, dict) else obj):
+            touch(item, seen)
+    elif type(obj).__module__.startswith("cmzip"):
+        touch(vars(obj), seen)
+if what == "model":     # the models a 2**26-byte first block gets: what decoding may cost anyway
+    touch(Predictor(level_config(level), raw_len), set())
+    error, seconds = None, 0.0
+else:
+    blob = (sealed(struct.pack("<4sBBBBI", b"\x89CMZ", 1, level, 26, 0, level_fingerprint(level)))
+            + sealed(struct.pack("<4I", raw_len, Codec(level).lanes_for(raw_len), len(payload), 0))
+            + payload + struct.pack("<I", 0) + sealed(struct.pack("<QI", raw_len, 0)))
+    start = time.thread_time()
+    try:
+        cmzip.decompress(blob)
+        error = None
+    except cmzip.CmzipError as exc:
+        error = str(exc)
+    seconds = time.thread_time() - start
+print(json.dumps({"error": error, "seconds": seconds,
+                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def _child(level, raw_len, payload, what):
+    result = subprocess.run(
+        [sys.executable, "-c", _HOSTILE_CHILD, str(level), str(raw_len), payload.hex(), what],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("level", [1, 5, 9])
+@pytest.mark.parametrize("payload", [bytes(8), b"\xde\xad\xbe\xef" * 2], ids=["zeros", "junk"])
+def test_a_huge_block_claimed_over_a_tiny_payload_fails_fast_and_small(level, payload):
+    """The largest block (2**26 bytes) with consistent lanes and valid CRCs over 8 bytes of
+    payload. constriction's decoder reads zeros past the end of a payload, so without the
+    decoder's information check this decoded garbage for all 2**26 bytes (many minutes)."""
+    raw_len = 1 << 26
+    hostile = _child(level, raw_len, payload, "decode")
+    assert hostile["error"] is not None and "corrupt data in block 1" in hostile["error"]
+    assert hostile["seconds"] < 5
+    model = _child(level, raw_len, b"", "model")
+    # Decoding adds the block buffer (raw_len bytes) and per-lane state to the models (measured:
+    # 1.1 to 1.3 times raw_len); the encoder's way, 16 bytes of probabilities per byte, would fail.
+    assert hostile["peak"] < model["peak"] + 3 * raw_len, (hostile, model)
