@@ -659,19 +659,25 @@ def to_markdown(result):
 
 
 def _learner_table(result):
-    """The online learners' own bits per byte (what each would cost alone), per compressor."""
-    rows = []
-    for name, totals in result["totals"].items():
-        for learner, t in (totals.get("learners") or {}).items():
-            per_file = [next((x for x in row["results"][name].get("learners") or []
-                              if x["name"] == learner), None) for row in result["files"]]
-            cells = [_format_bpb(x["bits_per_byte"]) if x and x["bytes"] else "-" for x in per_file]
-            rows.append([name, learner] + cells + [_format_bpb(t["bits_per_byte"]), str(t["updates"])])
-    if not rows:
+    """The online learners' own bits per byte (what each would cost alone): a row per file, a
+    column per (compressor, learner)."""
+    columns = [(name, learner) for name, totals in result["totals"].items()
+               for learner in (totals.get("learners") or {})]
+    if not columns:
         return ""
-    header = (["compressor", "learner"] + [row["file"] for row in result["files"]]
-              + ["total own bpb", "updates"])
-    table = _table(header, rows, ["left", "left"] + ["right"] * (len(header) - 2))
+
+    def own(figures, learner):
+        found = [x for x in figures.get("learners") or [] if x["name"] == learner]
+        return _format_bpb(found[0]["bits_per_byte"]) if found and found[0]["bytes"] else "-"
+
+    header = ["file"] + [f"{name} {learner} own bpb" for name, learner in columns]
+    rows = [[row["file"]] + [own(row["results"][name], learner) for name, learner in columns]
+            for row in result["files"]]
+    rows.append(["**total**"] + [_format_bpb(result["totals"][name]["learners"][learner]["bits_per_byte"])
+                                 for name, learner in columns])
+    rows.append(["updates"] + [str(result["totals"][name]["learners"][learner]["updates"])
+                               for name, learner in columns])
+    table = _table(header, rows, ["left"] + ["right"] * len(columns))
     return ("Online learners: each one's own bits per byte (the cost if its predictions were "
             "used alone), from cmzip.learn's metrics during compression.\n\n" + table + "\n\n")
 
