@@ -129,3 +129,14 @@ def test_gru_state_is_identical_after_encode_and_decode():
     for k in a:
         assert np.array_equal(np.asarray(a[k]), np.asarray(b[k])), k
     assert enc.predictor.byte_models[0].metrics.summary()["updates"] > 10
+
+
+def test_bad_settings_are_one_line_errors_and_odd_ones_warnings():
+    from cmzip.errors import CmzipError
+    with pytest.raises(CmzipError, match="invalid GRU settings: hidden") as error:
+        GRUPredictor(dict(hidden=0))
+    assert "\n" not in str(error.value)
+    with pytest.raises(CmzipError, match="hiden"):
+        GRUPredictor(dict(hiden=64))
+    gru = GRUPredictor(dict(lr=0.2, hidden=8, embed=4))
+    assert any("lr" in w and "diverge" in w for w in gru.warnings)
