@@ -1,7 +1,7 @@
 """The predictor: everything between "the bits coded so far" and "P(next bit = 1)".
 
 Reads top to bottom like lpaq's: the models name StateMap entries (and give direct inputs), which
-become stretched probabilities; a layer of mixers combines them under weight sets chosen by small
+become stretched probabilities; byte learners (GRU, QCT) add their bit predictions as inputs; a layer of mixers combines them under weight sets chosen by small
 contexts, a final mixer combines the mixers, and APM stages refine the result.  One instance
 serves all lanes; the learned tables are shared by the lanes and live as long as the stream;
 per-lane arrays are (..., L).
@@ -133,8 +133,11 @@ class Predictor:
             elif name == "c2bits":             # high nibbles of the previous two bytes
                 row[:] = self.c2bits
             elif name == "byte":               # how sure the first byte learner is, and the bit position
-                sure = np.abs(self.x[self.byte_inputs_at]).astype(np.int64) >> 8
-                row[:] = np.minimum(sure, 11) * 8 + bitpos
+                if self.byte_models:
+                    sure = np.abs(self.x[self.byte_inputs_at]).astype(np.int64) >> 8
+                    row[:] = np.minimum(sure, 11) * 8 + bitpos
+                else:                          # a predictor set without byte learners
+                    row[:] = bitpos
         return self.selected
 
     def _apm_contexts(self, c0):
