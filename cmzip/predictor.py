@@ -1,8 +1,9 @@
 """The predictor: everything between "the bits coded so far" and "P(next bit = 1)".
 
 Reads top to bottom like lpaq's: the models name StateMap entries (and give direct inputs), which
-become stretched probabilities; byte learners (GRU, QCT) add their bit predictions as inputs; a layer of mixers combines them under weight sets chosen by small
-contexts, a final mixer combines the mixers, and APM stages refine the result.  One instance
+become stretched probabilities; byte learners (GRU, QCT) add their bit predictions as inputs; a
+layer of mixers combines them under weight sets chosen by small contexts, a final mixer combines
+the mixers, and APM stages refine the result.  One instance
 serves all lanes; the learned tables are shared by the lanes and live as long as the stream;
 per-lane arrays are (..., L).
 """
