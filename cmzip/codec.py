@@ -77,7 +77,7 @@ class Codec:
 
     def _run(self, hist, bit_source):
         # One BLAS thread: the codec's matrix products are small (a few hundred rows), and
-        # measured here two threads made them 2-10x SLOWER (12x when another process kept
+        # measured here two threads made them about 3x SLOWER (11-12x when another process kept
         # the second core busy).  The limit is lifted again when the block is done.
         with threadpool_limits(limits=1, user_api="blas"):
             self._run_block(hist, bit_source)

@@ -141,7 +141,7 @@ def grid_matmul(a, a_bits, a_limit, b, b_bits, b_limit):
 
 
 # Activation tables: input quantised to 2^-ACT_IN_BITS within +-ACT_RANGE, output on the
-# 2^-ACT_BITS grid.  Beyond the range sigmoid and tanh are within 2^-12 of their limits.
+# 2^-ACT_BITS grid.  Beyond the range sigmoid is within 2^-11 of its limits, tanh within 2^-21.
 ACT_IN_BITS = 10
 ACT_RANGE = 8
 ACT_BITS = 16

@@ -5,7 +5,6 @@ import hashlib
 import io
 import keyword
 import math
-import os
 import subprocess
 import sys
 import tokenize
@@ -19,6 +18,7 @@ from cmzip import exact
 from cmzip.errors import CmzipError
 from cmzip.learn import (SGD, AdamW, Curriculum, Diagnostic, GradientAccumulator,
                          LowRankAdapter, OnlineMetrics, OnlineTrainer, Param, WarmupDecay)
+from machines import other_machine_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -471,13 +471,7 @@ def test_same_bits_every_time():
 
 
 def test_same_bits_on_a_simulated_other_machine():
-    env = dict(os.environ)
-    env.update({"NPY_DISABLE_CPU_FEATURES": " ".join(np._core._multiarray_umath.__cpu_dispatch__),
-                "OPENBLAS_CORETYPE": "Prescott", "MKL_CBWR": "COMPATIBLE",
-                "ATEN_CPU_CAPABILITY": "default",
-                "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", "")})
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = "1"
+    env = other_machine_env()
     result = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

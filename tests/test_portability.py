@@ -2,37 +2,21 @@
 machine (other SIMD kernels, BLAS core type, MKL path, one thread), and compressing there gives
 byte-identical output."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import cmzip
 from cmzip.corpora import CorpusError, find_corpus
 from cmzip.levels import DEFAULT_LEVEL, MAX_LEVEL
 from cmzip.samples import sample
+from machines import other_machine_env
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = [("calgary", "paper5"), ("calgary", "obj1"), ("canterbury", "fields.c"),
          ("canterbury", "grammar.lsp")]
-
-
-def other_machine_env():
-    env = dict(os.environ)
-    env.update({
-        "ATEN_CPU_CAPABILITY": "default",
-        "NPY_DISABLE_CPU_FEATURES": " ".join(np._core._multiarray_umath.__cpu_dispatch__),
-        "OPENBLAS_CORETYPE": "Prescott",
-        "MKL_CBWR": "COMPATIBLE",
-        "CMZIP_MATMUL": "torch",        # the GRU's and QCT's products through MKL, not OpenBLAS
-        "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-    })
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        env[var] = "1"
-    return env
 
 
 _CHILD = r"""

@@ -4,7 +4,6 @@ matrices), encoder/decoder parity, portability to a simulated other machine, and
 """
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from cmzip.errors import CmzipError
 from cmzip.models import qct_math
 from cmzip.models.history import History
 from cmzip.models.qct import DEFAULT_CONFIG, QCT_SPEC, QCTPredictor
+from machines import other_machine_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -234,16 +234,7 @@ def test_same_state_on_a_simulated_other_machine():
     and one thread: the same state() bits."""
     pred = QCTPredictor(dict(SMALL, dim=8, values=24))
     feed(pred, text(1200), lanes=24)
-    env = dict(os.environ)
-    env.update({
-        "ATEN_CPU_CAPABILITY": "default",
-        "NPY_DISABLE_CPU_FEATURES": " ".join(np._core._multiarray_umath.__cpu_dispatch__),
-        "OPENBLAS_CORETYPE": "Prescott",
-        "MKL_CBWR": "COMPATIBLE",
-        "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-    })
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = "1"
+    env = other_machine_env()
     out = subprocess.run([sys.executable, "-c", _CHILD, str(REPO)], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

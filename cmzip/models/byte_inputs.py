@@ -42,3 +42,32 @@ class ByteDistribution:
     def byte_probability(self, byte):
         """P(byte) per lane as float64 (for metrics: how well the learner predicted)."""
         return (self.cum[self._lane, byte + 1] - self.cum[self._lane, byte]) / self.cum[:, 256]
+
+
+class ByteLearner:
+    """What every byte learner (GRU, QCT) shares: per block, its byte distributions and the lanes
+    it trains on; per byte, scoring its last prediction in its own metrics; per bit, one
+    stretched mixer input.  Subclasses set `metrics` and cfg["train_lanes"] and predict into
+    self.dist."""
+    n_inputs = 1
+
+    def start_block(self, hist):
+        lanes = hist.lanes
+        self.dist = ByteDistribution(lanes)
+        k = min(lanes, self.cfg["train_lanes"])
+        self.train_lanes = (np.arange(k) * lanes) // k          # evenly spread over the block
+
+    def score_previous(self, hist):
+        """(the byte each lane just coded, whether it was a real byte (lanes past their end code
+        padding)), after charging this learner's metrics with its prediction of it."""
+        byte = hist.c1()
+        real = hist.lengths >= hist.t
+        if real.any():          # display only: np.log2 never feeds back into a model
+            self.metrics.record(-np.log2(self.dist.byte_probability(byte)[real]))
+        return byte, real
+
+    def bit_inputs(self, c0, bitpos):
+        return self.dist.bit_stretch(c0, bitpos)[None, :]
+
+    def update(self, bits):
+        pass

@@ -27,7 +27,7 @@ import numpy as np
 from ..exact import check_exact_products, matmul, sigmoid_q, softmax_weights, tanh_q, to_grid
 from ..learn import (DECAYS, AdamW, OnlineMetrics, Param, WarmupDecay, clip_by_global_norm,
                      raise_for_errors, uniform, validate)
-from .byte_inputs import ByteDistribution
+from .byte_inputs import ByteLearner
 
 W_GRID = (16, 8.0)          # weights: multiples of 2^-16 within +-8
 A_GRID = (16, 1.0)          # hidden state and gates: multiples of 2^-16 within +-1
@@ -35,7 +35,7 @@ G_GRID = (20, 4.0)          # back-propagated signals: multiples of 2^-20 within
 P_GRID = (20, 1.0)          # output error p - onehot
 
 # Tuned on calgary/paper1 (the GRU alone, 57 lanes; its own bits per byte): many small updates
-# beat few large ones (window 10: 5.1, window 2: 3.9 at a constant lr), a high early lr that
+# beat few large ones (window 10 at lr 0.005: 5.1; window 2 at lr 0.01: 3.9), a high early lr that
 # decays as 1/sqrt(step) and a short momentum (beta1 0.5) learn fastest from little data (3.25),
 # and a wider embedding helps (64: 3.15; hidden 256 would give 3.08 at twice the cost).
 # On 200 KB of book1 at 384 lanes, training on 64 / 192 / 384 lanes gave 3.55 / 3.37 / 3.32 (the
@@ -90,9 +90,8 @@ def _init_weights(shape, scale, seed):
     return to_grid(uniform(shape, seed, -scale, scale), *W_GRID)
 
 
-class GRUPredictor:
+class GRUPredictor(ByteLearner):
     name = "gru"
-    n_inputs = 1
 
     def __init__(self, config=None, exact=True):
         cfg = dict(DEFAULT_CONFIG, **(config or {}))
@@ -141,20 +140,13 @@ class GRUPredictor:
 
     # ------------------------------------------------------------------ predictor protocol
     def start_block(self, hist):
-        lanes = hist.lanes
-        self.h = np.zeros((lanes, self.hidden))
-        self.dist = ByteDistribution(lanes)
-        k = min(lanes, self.cfg["train_lanes"])
-        self.train_lanes = (np.arange(k) * lanes) // k          # evenly spread over the block
+        super().start_block(hist)
+        self.h = np.zeros((hist.lanes, self.hidden))
         self.records = []                                       # the training window so far
 
     def start_byte(self, hist):
-        t = hist.t
-        if t > 0:
-            byte = hist.c1()
-            real = hist.lengths >= t               # lanes that coded a real byte at step t - 1
-            if real.any():
-                self.metrics.record(-np.log2(self.dist.byte_probability(byte)[real]))
+        if hist.t > 0:
+            byte, real = self.score_previous(hist)
             rec = self.records[-1]
             rec["target"] = byte[self.train_lanes]
             rec["mask"] = real[self.train_lanes]
@@ -164,12 +156,6 @@ class GRUPredictor:
         else:
             byte = np.zeros(hist.lanes, dtype=np.int64)       # block start: byte 0 as "nothing yet"
         self.records.append(self._forward(byte))
-
-    def bit_inputs(self, c0, bitpos):
-        return self.dist.bit_stretch(c0, bitpos)[None, :]
-
-    def update(self, bits):
-        pass
 
     def state(self):
         out = {f"param.{k}": v for k, v in self.params.items()}
@@ -212,7 +198,7 @@ class GRUPredictor:
     def window_gradients(self, records):
         """Mean gradient of the cross-entropy (nats) of the window's predictions, over the
         training lanes whose targets were real bytes; back-propagated through the window."""
-        w, n_h, ex = self.w, self.hidden, self.exact
+        w, ex = self.w, self.exact
         masks = [rec["mask"] for rec in records]
         count = int(sum(m.sum() for m in masks))
         if count == 0:

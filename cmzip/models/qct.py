@@ -67,7 +67,7 @@ import numpy as np
 from ..exact import softmax_weights
 from ..learn import (OPTIMIZER_SPEC, OnlineMetrics, OnlineTrainer, Param, byte_cross_entropy,
                      raise_for_errors, uniform, validate)
-from .byte_inputs import ByteDistribution
+from .byte_inputs import ByteLearner
 from .qct_math import (INV_PHI, exact_matmul, expm, expm_backward, grid_bits,
                        keep_freed_memory, quantise, real_rep, real_rep_grad, sigmoid, sincos,
                        small_matmul, tree_sum)
@@ -274,9 +274,8 @@ def _add_diag(a, values):
 
 # ------------------------------------------------------------------------------ the predictor
 
-class QCTPredictor:
+class QCTPredictor(ByteLearner):
     name = "qct"
-    n_inputs = 1
 
     def __init__(self, config=None, exact=True):
         cfg = dict(DEFAULT_CONFIG, **(config or {}))
@@ -386,19 +385,12 @@ class QCTPredictor:
 
     # ------------------------------------------------------------------ predictor protocol
     def start_block(self, hist):
-        lanes = hist.lanes
-        self.dist = ByteDistribution(lanes)
-        k = min(lanes, self.cfg["train_lanes"])
-        self.train_lanes = (np.arange(k) * lanes) // k          # evenly spread over the block
+        super().start_block(hist)
         self.pending = None     # the training lanes' contexts of the prediction in flight
 
     def start_byte(self, hist):
-        t = hist.t
-        if t > 0 and self.pending is not None:
-            byte = hist.c1()
-            real = hist.lengths >= t               # lanes that coded a real byte at step t - 1
-            if real.any():
-                self.metrics.record(-np.log2(self.dist.byte_probability(byte)[real]))
+        if hist.t > 0 and self.pending is not None:
+            byte, real = self.score_previous(hist)
             lanes = self.train_lanes
             self.records.append((self.pending, byte[lanes], real[lanes]))
             if len(self.records) == self.cfg["train_every"]:
@@ -407,12 +399,6 @@ class QCTPredictor:
         x = np.stack([hist.lane_bytes_back(c - i) for i in range(c)])  # (C, L), oldest first
         self.dist.set(self.forward(x)[0])
         self.pending = x[:, self.train_lanes]
-
-    def bit_inputs(self, c0, bitpos):
-        return self.dist.bit_stretch(c0, bitpos)[None, :]
-
-    def update(self, bits):
-        pass
 
     def state(self):
         out = {f"param.{k}": v for k, v in self.params.items()}
