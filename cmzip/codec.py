@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from .coder import BitDecoder, encode_bits
 from .errors import CmzipError
 from .levels import check_level, lanes_for, level_config
+from .memory import keep_freed_memory
 from .models.history import History
 from .predictor import Predictor
 
@@ -22,6 +23,7 @@ class Codec:
 
     def __init__(self, level, flags=0):
         self.level = check_level(level)
+        keep_freed_memory()             # lane arrays are allocated per step: see memory.py
         self.config = level_config(level, flags)
         self.predictor = None
         self.last_history = None

@@ -57,7 +57,7 @@ and (U rho) U^+ a single (2d x 2d) @ (2d x dL) product: no transposes between th
 
 Cost (DEFAULT_CONFIG, this project's 2-core machine, one BLAS thread): about 22 us per byte at
 384 lanes (8.5 ms per step) and 65 us at 64 lanes (4.2 ms) for start_byte + bit_inputs,
-training included; without qct_math.keep_freed_memory 32 us at 384 lanes.
+training included; without memory.keep_freed_memory 32 us at 384 lanes.
 """
 import dataclasses
 import math
@@ -65,11 +65,12 @@ import math
 import numpy as np
 
 from ..exact import softmax_weights
+from ..memory import keep_freed_memory
 from ..learn import (OPTIMIZER_SPEC, OnlineMetrics, OnlineTrainer, Param, byte_cross_entropy,
                      raise_for_errors, uniform, validate)
 from .byte_inputs import ByteLearner
 from .qct_math import (INV_PHI, exact_matmul, expm, expm_backward, grid_bits,
-                       keep_freed_memory, quantise, real_rep, real_rep_grad, sigmoid, sincos,
+                       quantise, real_rep, real_rep_grad, sigmoid, sincos,
                        small_matmul, tree_sum)
 
 # ------------------------------------------------------------------------------ configuration
@@ -280,7 +281,7 @@ class QCTPredictor(ByteLearner):
     def __init__(self, config=None, exact=True):
         cfg = dict(DEFAULT_CONFIG, **(config or {}))
         self.warnings = validate_config(cfg)
-        keep_freed_memory()         # 3x faster lane arrays; see qct_math
+        keep_freed_memory()         # 3x faster lane arrays; see cmzip/memory.py
         self.cfg, self.exact = cfg, exact
         self.d = cfg["dim"]
         self.layout = Layout(cfg)

@@ -180,25 +180,3 @@ def exact_matmul(a, b, n_terms, a_bound=None, b_bound=None, exact=True):
     bits_a, bits_b = grid_bits(n_terms)
     check_exact_products(n_terms, bits_a, 1.0, bits_b, 1.0)
     return quantise(a, bits_a, a_bound) @ quantise(b, bits_b, b_bound)
-
-
-# ---------------------------------------------------------------------------------------------
-# Memory: the lane arrays are a few MB each and are allocated afresh by every numpy operation.
-# glibc serves blocks that size with mmap and trims freed heap back to the OS, so every one of
-# them is page-faulted in again (measured: ~4600 faults and 3x the CPU time per forward pass at
-# 384 lanes).  Keeping freed memory in the heap removes that.  Process-wide, no effect on any
-# result; a no-op where the C library has no mallopt.
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
-
-def keep_freed_memory():
-    """Ask glibc to serve blocks up to 32 MB from the heap and never trim it (idempotent)."""
-    try:
-        import ctypes
-        import ctypes.util
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
-    except (OSError, AttributeError, TypeError):
-        pass
