@@ -73,15 +73,14 @@ def _matmul(a, b, a_grid, b_grid, exact=True):
     return matmul(a, b)
 
 
-def _sum_rows_by_index(index, rows, n):
-    """out[i] = sum of rows[j] with index[j] == i, (n, width): like np.add.at, twice as fast
-    (one sort, one reduceat).  The rows are grid values, so the sums are exact in any order."""
+def _sum_rows_by_index(index, rows):
+    """(the distinct values of index, ascending; for each, the sum of the rows with that index):
+    like np.add.at into a table, but only over the rows that occur, and twice as fast (one
+    sort, one reduceat).  The rows are grid values, so the sums are exact in any order."""
     order = np.argsort(index, kind="stable")
     sorted_index = index[order]
     starts = np.flatnonzero(np.r_[True, sorted_index[1:] != sorted_index[:-1]])
-    out = np.zeros((n, rows.shape[1]))
-    out[sorted_index[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-    return out
+    return sorted_index[starts], np.add.reduceat(rows[order], starts, axis=0)
 
 
 def _init_weights(shape, scale, seed):
@@ -229,14 +228,20 @@ class GRUPredictor(ByteLearner):
         bytes_all = np.concatenate([rec["byte"] for rec in rev])                  # (N,)
         dl_all, dgh_all, dgi_all = (np.concatenate(d) for d in (d_logits, d_gates_h, d_gates_in))
         # sums over samples of grid values are exact in any order; then the mean per sample
-        d_table = self._grid(_sum_rows_by_index(bytes_all, dgi_all, 256) / count, G_GRID)  # (256, 3H)
+        # the gradient of the input table (embed @ w_in + b_in) lives only in the rows of the
+        # bytes that occurred, so the embedding's products run over those rows alone (the
+        # other rows would add exact zeros: the result is the same)
+        used, d_table = _sum_rows_by_index(bytes_all, dgi_all)                   # (K,), (K, 3H)
+        d_table = self._grid(d_table / count, G_GRID)
+        d_embed = np.zeros_like(w["embed"])
+        d_embed[used] = _matmul(d_table, w["w_in"].T, G_GRID, W_GRID, ex)
         grads = {
             "w_out": _matmul(h_all.T, dl_all, A_GRID, P_GRID, ex) / count,
             "b_out": dl_all.sum(axis=0) / count,
             "w_h": _matmul(h_prev_all.T, dgh_all, A_GRID, G_GRID, ex) / count,
             "b_h": dgh_all.sum(axis=0) / count,
             "b_in": dgi_all.sum(axis=0) / count,
-            "w_in": _matmul(w["embed"].T, d_table, W_GRID, G_GRID, ex),
-            "embed": _matmul(d_table, w["w_in"].T, G_GRID, W_GRID, ex),
+            "w_in": _matmul(w["embed"][used].T, d_table, W_GRID, G_GRID, ex),
+            "embed": d_embed,
         }
         return grads, count
