@@ -115,8 +115,9 @@ def test_it_learns_a_pattern_that_needs_more_than_one_byte_of_context():
     assert np.nanmean(probs[600:850]) > 0.85, np.nanmean(probs[600:850])
 
 
-def test_gru_state_is_identical_after_encode_and_decode():
-    cfg = dict(hidden=16, embed=8, window=4, train_lanes=8)
+@pytest.mark.parametrize("lora_rank", [0, 4])
+def test_gru_state_is_identical_after_encode_and_decode(lora_rank):
+    cfg = dict(hidden=16, embed=8, window=4, train_lanes=8, lora_rank=lora_rank)
     data = sample("text", 6000, seed=5)
     enc = Codec(5)
     enc.config = dict(enc.config, byte_models=[("gru", cfg)])

@@ -25,7 +25,7 @@ the hand-written backward pass.
 import numpy as np
 
 from ..exact import check_exact_products, matmul, sigmoid_q, softmax_weights, tanh_q, to_grid
-from ..learn import (DECAYS, AdamW, OnlineMetrics, Param, WarmupDecay, clip_by_global_norm,
+from ..learn import (DECAYS, AdamW, LowRankAdapter, OnlineMetrics, Param, WarmupDecay, clip_by_global_norm,
                      raise_for_errors, uniform, validate)
 from .byte_inputs import ByteLearner
 
@@ -42,7 +42,7 @@ P_GRID = (20, 1.0)          # output error p - onehot
 # backward pass costs in proportion); splitting them into several smaller steps was worse (4.3).
 DEFAULT_CONFIG = dict(embed=64, hidden=128, window=2, train_lanes=64, lr=0.02, warmup=10,
                       decay="inverse_sqrt", lr_floor=0.002, beta1=0.5, beta2=0.99,
-                      weight_decay=0.0, clip_norm=5.0, seed=1)
+                      weight_decay=0.0, clip_norm=5.0, seed=1, lora_rank=0, lora_lr=0.05)
 
 # Checked before anything is built: a bad setting is a one-line CmzipError, not a crash.  The
 # sizes are bounded so that every grid product stays exact (check_exact_products).
@@ -62,6 +62,8 @@ GRU_SPEC = {
     "weight_decay": Param(float, 0.0, 1.0),
     "clip_norm": Param(float, 0.0, 1e6, low_open=True),
     "seed": Param(int, 0, 1 << 62),
+    "lora_rank": Param(int, 0, 64, doc="rank of a fast low-rank adapter on the output layer (0: none)"),
+    "lora_lr": Param(float, 0.0, 1.0, low_open=True, doc="the adapter's learning rate"),
 }
 
 
@@ -112,6 +114,13 @@ class GRUPredictor(ByteLearner):
                                weight_decay=cfg["weight_decay"])
         self.schedule = WarmupDecay(cfg["lr"], cfg["warmup"], decay=cfg["decay"], floor=cfg["lr_floor"])
         self.metrics = OnlineMetrics("gru")
+        # optional: a low-rank adapter beside the output layer, learning faster than it (the
+        # effective output weights are w_out + A @ B), to follow local statistics quickly
+        self.adapter = None
+        if cfg["lora_rank"]:
+            self.adapter = LowRankAdapter(h, 256, cfg["lora_rank"], seed=seed + 4)
+            self.adapter_optimizer = AdamW(self.adapter.params, lr=cfg["lora_lr"],
+                                           betas=(cfg["beta1"], cfg["beta2"]))
         self._use_weights()
 
     # ------------------------------------------------------------------ arithmetic modes
@@ -134,6 +143,8 @@ class GRUPredictor(ByteLearner):
         input-gate contributions of every byte (embed @ w_in + b_in), so that the input side of
         a step is one gather instead of a product."""
         self.w = {k: self._grid(v, W_GRID) for k, v in self.params.items()}
+        if self.adapter is not None:
+            self.w["w_out"] = self._grid(self.w["w_out"] + self.adapter.delta(), W_GRID)
         self.input_table = (_matmul(self.w["embed"], self.w["w_in"], W_GRID, W_GRID, self.exact)
                             + self.w["b_in"])
 
@@ -159,6 +170,9 @@ class GRUPredictor(ByteLearner):
     def state(self):
         out = {f"param.{k}": v for k, v in self.params.items()}
         out.update({f"opt.{k}": v for k, v in self.optimizer.state().items()})
+        if self.adapter is not None:
+            out.update({f"lora.{k}": v for k, v in self.adapter.params.items()})
+            out.update({f"lora_opt.{k}": v for k, v in self.adapter_optimizer.state().items()})
         out["hidden"] = self.h
         return out
 
@@ -188,6 +202,10 @@ class GRUPredictor(ByteLearner):
         if count == 0:
             return
         grads, _ = clip_by_global_norm(grads, self.cfg["clip_norm"], grid_bits=12)
+        if self.adapter is not None:     # the gradient of the effective w_out, through A @ B
+            self.adapter_optimizer.step(self.adapter.grads(grads["w_out"]))
+            for v in self.adapter.params.values():
+                np.clip(v, -4.0, 4.0, out=v)
         self.optimizer.step(grads, lr=self.schedule(self.optimizer.steps + 1))
         for v in self.params.values():
             np.clip(v, -W_GRID[1], W_GRID[1], out=v)
