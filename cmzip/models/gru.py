@@ -13,6 +13,8 @@ subset of the lanes (`train_lanes`, evenly spread over the block) and the mean g
 one optimiser step (cmzip.learn); the hidden state carries over between windows, the gradient
 does not (truncated BPTT with horizon = window).  Train, then forward: at every step the byte
 just coded first completes the training record, then the (possibly updated) network reads it.
+With `lora_rank` > 0 the output layer is W_out + A @ B, where the low-rank A @ B (cmzip.learn's
+LowRankAdapter) has its own AdamW at `lora_lr` and follows recent statistics faster than W_out.
 
 Exactness (DESIGN.md): weights are used on the 2^-16 grid (|w| <= 8), hidden states and gate
 values on the 2^-16 grid, back-propagated signals on the 2^-20 grid; every matrix product is
@@ -25,8 +27,8 @@ the hand-written backward pass.
 import numpy as np
 
 from ..exact import check_exact_products, matmul, sigmoid_q, softmax_weights, tanh_q, to_grid
-from ..learn import (DECAYS, AdamW, LowRankAdapter, OnlineMetrics, Param, WarmupDecay, clip_by_global_norm,
-                     raise_for_errors, uniform, validate)
+from ..learn import (DECAYS, AdamW, LowRankAdapter, OnlineMetrics, Param, WarmupDecay,
+                     clip_by_global_norm, raise_for_errors, uniform, validate)
 from .byte_inputs import ByteLearner
 
 W_GRID = (16, 8.0)          # weights: multiples of 2^-16 within +-8
