@@ -55,6 +55,7 @@ class Predictor:
         self.byte_models = [byte_models.create(name, cfg) for name, cfg in config.get("byte_models", [])]
         self.byte_inputs_at = self.n_maps + (1 if self.match else 0)
         n_byte_inputs = sum(m.n_inputs for m in self.byte_models)
+        self.learners = self.models + self.byte_models          # everything told about each byte
         self.n_inputs = self.byte_inputs_at + n_byte_inputs + 1
         self.selectors = config["mixers"]
         k = len(self.selectors)
@@ -68,7 +69,7 @@ class Predictor:
 
     def start_block(self, hist):
         self.hist = hist
-        for m in self.models + self.byte_models:
+        for m in self.learners:
             m.start_block(hist)
         lanes = hist.lanes
         self.x = np.zeros((self.n_inputs, lanes))            # first-layer inputs
@@ -79,7 +80,7 @@ class Predictor:
         self.apm_selected = np.zeros((len(self.apm_contexts), lanes), dtype=np.int64)
 
     def start_byte(self):
-        for m in self.models + self.byte_models:
+        for m in self.learners:
             m.start_byte(self.hist)
         c1 = self.hist.c1()
         c2 = ((self.hist.c4 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
@@ -112,7 +113,7 @@ class Predictor:
 
     def update(self, bits):
         self.statemap.update(bits)
-        for m in self.models + self.byte_models:
+        for m in self.models:           # byte learners learn per byte, in start_byte
             m.update(bits)
         self.mixer.update(bits)
         if self.final is not None:

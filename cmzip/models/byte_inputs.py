@@ -68,6 +68,3 @@ class ByteLearner:
 
     def bit_inputs(self, c0, bitpos):
         return self.dist.bit_stretch(c0, bitpos)[None, :]
-
-    def update(self, bits):
-        pass

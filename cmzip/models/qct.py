@@ -58,7 +58,8 @@ and (U rho) U^+ a single (2d x 2d) @ (2d x dL) product: no transposes between th
 Cost (DEFAULT_CONFIG, this project's 2-core machine, one BLAS thread, start_byte + bit_inputs
 with training, on book1): about 21 us per byte at 384 lanes (7.8 ms per step) and 78 us at 64
 lanes (4.8 ms), against 13 and 36 us for the level-5 GRU (hidden 96) and 21 and 47 us for the
-level-9 GRU (hidden 128); without memory.keep_freed_memory 32 us at 384 lanes.
+level-9 GRU (hidden 128), with the codec's memory.keep_freed_memory (without it 32 us at 384
+lanes).
 """
 import dataclasses
 import math
@@ -66,7 +67,6 @@ import math
 import numpy as np
 
 from ..exact import softmax_weights
-from ..memory import keep_freed_memory
 from ..learn import (OPTIMIZER_SPEC, OnlineMetrics, OnlineTrainer, Param, byte_cross_entropy,
                      raise_for_errors, uniform, validate)
 from .byte_inputs import ByteLearner
@@ -282,7 +282,6 @@ class QCTPredictor(ByteLearner):
     def __init__(self, config=None, exact=True):
         cfg = dict(DEFAULT_CONFIG, **(config or {}))
         self.warnings = validate_config(cfg)
-        keep_freed_memory()         # 3x faster lane arrays; see cmzip/memory.py
         self.cfg, self.exact = cfg, exact
         self.d = cfg["dim"]
         self.layout = Layout(cfg)
