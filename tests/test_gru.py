@@ -77,6 +77,20 @@ def test_grids_keep_every_product_exact():
         exact.check_exact_products(1 << 20, 16, 8.0, 20, 4.0)
 
 
+def test_input_gates_are_the_same_computed_per_lane_or_from_the_table():
+    gru = GRUPredictor(dict(seed=5))
+    gru.params["b_in"] += exact.to_grid(np.linspace(-1, 1, gru.params["b_in"].size), *W_GRID)
+    gru._use_weights()
+    byte = np.array([0, 7, 255, 7, 65, 200, 13, 0, 99, 128])
+    direct = gru._input_gates(byte)                   # few lanes: each lane's row computed
+    assert gru.input_table is None
+    many = np.resize(byte, 300)                       # many lanes: the 256-row table, gathered
+    from_table = gru._input_gates(many)
+    assert gru.input_table is not None
+    assert np.array_equal(from_table[:len(byte)], direct)
+    assert np.array_equal(gru._input_gates(byte), direct)     # the table, once built, serves all
+
+
 def test_initialisation_is_deterministic_and_on_the_grid():
     a, b, c = GRUPredictor(dict(seed=3)), GRUPredictor(dict(seed=3)), GRUPredictor(dict(seed=4))
     for k in a.params:

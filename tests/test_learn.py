@@ -68,6 +68,27 @@ def _adamw_reference(p, grads, lr, b1, b2, eps, wd):
     return p
 
 
+@pytest.mark.parametrize("wd", [0.0, 0.05])
+def test_adamw_is_bit_identical_to_its_formula_written_out(wd):
+    """The in-place step must give exactly the formula's bits (the codec's learners depend on
+    it: a changed bit is a changed format), with running products for the bias corrections."""
+    rng = np.random.default_rng(3)
+    p = rng.standard_normal((40, 7))
+    expected, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
+    b1, b2, lr, eps = 0.5, 0.99, 0.02, 1e-8
+    b1_t = b2_t = 1.0
+    opt = AdamW({"w": p}, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    for _ in range(5):
+        g = rng.standard_normal(p.shape) * 10.0 ** rng.integers(-6, 2, p.shape)
+        opt.step({"w": g})
+        m = b1 * m + (1.0 - b1) * g
+        v = b2 * v + (1.0 - b2) * (g * g)
+        b1_t, b2_t = b1_t * b1, b2_t * b2
+        expected = expected - lr * ((m / (1.0 - b1_t)) / (np.sqrt(v / (1.0 - b2_t)) + eps)
+                                    + wd * expected)
+    assert np.array_equal(p, expected)
+
+
 def test_adamw_three_steps_with_bias_correction_and_weight_decay_by_hand():
     p = np.array([1.0])
     opt = AdamW({"w": p}, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)

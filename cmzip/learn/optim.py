@@ -86,15 +86,26 @@ class AdamW:
         b1, b2 = self.beta1, self.beta2
         for name, p, g in _grad_items(self.params, grads):
             m, v = self.m[name], self.v[name]
+            # the formula's operations in the formula's order, in place or in two scratch
+            # arrays (a * b == b * a exactly: the same bits as the formula written out)
+            scratch = g * (1.0 - b1)
             m *= b1
-            m += (1.0 - b1) * g
+            m += scratch
+            np.multiply(g, g, out=scratch)
+            scratch *= 1.0 - b2
             v *= b2
-            v += (1.0 - b2) * (g * g)
+            v += scratch
             self.beta1_t[name] *= b1
             self.beta2_t[name] *= b2
-            mhat = m / (1.0 - self.beta1_t[name])
-            vhat = v / (1.0 - self.beta2_t[name])
-            p -= lr * (mhat / (np.sqrt(vhat) + self.eps) + self.weight_decay * p)
+            step = m / (1.0 - self.beta1_t[name])                     # mhat
+            denom = np.divide(v, 1.0 - self.beta2_t[name], out=scratch)   # vhat
+            np.sqrt(denom, out=denom)
+            denom += self.eps
+            step /= denom
+            if self.weight_decay:
+                step += self.weight_decay * p
+            step *= lr
+            p -= step
         self.steps += 1
 
     def state(self):

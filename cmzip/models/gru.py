@@ -141,14 +141,23 @@ class GRUPredictor(ByteLearner):
         return np.exp(logits - logits.max(axis=-1, keepdims=True))
 
     def _use_weights(self):
-        """The weights the forward pass uses: the learned ones on their grid, and the table of
-        input-gate contributions of every byte (embed @ w_in + b_in), so that the input side of
-        a step is one gather instead of a product."""
+        """The weights the forward pass uses: the learned ones on their grid."""
         self.w = {k: self._grid(v, W_GRID) for k, v in self.params.items()}
         if self.adapter is not None:
             self.w["w_out"] = self._grid(self.w["w_out"] + self.adapter.delta(), W_GRID)
-        self.input_table = (_matmul(self.w["embed"], self.w["w_in"], W_GRID, W_GRID, self.exact)
-                            + self.w["b_in"])
+        self.input_table = None             # built again on first use (see _input_gates)
+
+    def _input_gates(self, byte):
+        """embed[byte] @ w_in + b_in for every lane (L, 3H).  With many lanes, a table of all 256
+        bytes' rows (built once per weight update) turns this into a gather; with few lanes,
+        computing the lanes' own rows at each step is cheaper than 256 rows per update.  The
+        products are exact, so both ways give the same bits."""
+        w = self.w
+        if self.input_table is None and len(byte) * self.cfg["window"] < 256:
+            return _matmul(w["embed"][byte], w["w_in"], W_GRID, W_GRID, self.exact) + w["b_in"]
+        if self.input_table is None:
+            self.input_table = _matmul(w["embed"], w["w_in"], W_GRID, W_GRID, self.exact) + w["b_in"]
+        return self.input_table[byte]
 
     # ------------------------------------------------------------------ predictor protocol
     def start_block(self, hist):
@@ -182,7 +191,7 @@ class GRUPredictor(ByteLearner):
     def _forward(self, byte):
         """One step for every lane; returns the record the backward pass needs (training lanes)."""
         h, w, n_h = self.h, self.w, self.hidden
-        gi = self.input_table[byte]                                               # (L, 3H)
+        gi = self._input_gates(byte)                                              # (L, 3H)
         gh = _matmul(h, w["w_h"], A_GRID, W_GRID, self.exact) + w["b_h"]          # (L, 3H)
         r = self._sigmoid(gi[:, :n_h] + gh[:, :n_h])
         z = self._sigmoid(gi[:, n_h:2 * n_h] + gh[:, n_h:2 * n_h])
