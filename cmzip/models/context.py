@@ -57,7 +57,8 @@ CONTEXTS = {
     "aligned4": lambda h: (h.c4 & _mask(1)) | ((h.pos & 3).astype(np.uint64) << _U(8)),
     # the same byte of the two 32-bit words before, and the position in the word: fixed-width
     # machine instructions and tables of 32-bit numbers (obj2 at level 5: 1.9918 -> 1.9781)
-    "stride4": lambda h: (h.pos & 3).astype(np.uint64) | (h.lane_bytes_back(4).astype(np.uint64) << _U(8))
+    "stride4": lambda h: (h.pos & 3).astype(np.uint64)
+    | (h.lane_bytes_back(4).astype(np.uint64) << _U(8))
     | (h.lane_bytes_back(8).astype(np.uint64) << _U(16)),
     # fixed-length records (tables, images): the byte above, with the left byte, two rows
     "rec1": lambda h: _above(h) | (h.record.astype(np.uint64) << _U(16)),

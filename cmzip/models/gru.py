@@ -153,10 +153,11 @@ class GRUPredictor(ByteLearner):
         computing the lanes' own rows at each step is cheaper than 256 rows per update.  The
         products are exact, so both ways give the same bits."""
         w = self.w
-        if self.input_table is None and len(byte) * self.cfg["window"] < 256:
+        if self.input_table is not None:
+            return self.input_table[byte]
+        if len(byte) * self.cfg["window"] < 256:
             return _matmul(w["embed"][byte], w["w_in"], W_GRID, W_GRID, self.exact) + w["b_in"]
-        if self.input_table is None:
-            self.input_table = _matmul(w["embed"], w["w_in"], W_GRID, W_GRID, self.exact) + w["b_in"]
+        self.input_table = _matmul(w["embed"], w["w_in"], W_GRID, W_GRID, self.exact) + w["b_in"]
         return self.input_table[byte]
 
     # ------------------------------------------------------------------ predictor protocol
