@@ -315,9 +315,10 @@ def _print_info(name):
     with _open_source(name) as source:
         stream = read_info(source)
     level = stream.header.level
+    first_block = stream.blocks[0].raw_len if stream.blocks else None
     rows = [("format version", stream.header.version), ("level", level)]
     rows += [(key.replace("_", " "), _listing(value))
-             for key, value in describe_level(level, stream.header.flags).items()
+             for key, value in describe_level(level, stream.header.flags, first_block).items()
              if key != "level"]
     bits_per_byte = stream.bits_per_byte
     rows += [

@@ -47,10 +47,13 @@ class Mixer:
         # a weight set that more than lane_cap lanes used moves by lane_cap times their mean
         # gradient: many lanes in one context (long runs, all lanes at the start of a block)
         # would otherwise take one huge step and overshoot.
-        total = np.bincount(cell, weights=grad.ravel(), minlength=self.w.size)
-        hits = np.bincount(self.rows.ravel(), minlength=self.n_rows)
-        damp = np.maximum(hits, self.lane_cap)[:, None] / float(self.lane_cap)
-        self.w += np.floor(total.reshape(self.w.shape) * self.step_scale / damp)
+        total = np.bincount(cell, weights=grad.ravel(), minlength=self.w.size).reshape(self.w.shape)
+        total *= self.step_scale
+        if self.rows.shape[1] > self.lane_cap:       # else no set can have more than lane_cap lanes
+            hits = np.bincount(self.rows.ravel(), minlength=self.n_rows)
+            if hits.max() > self.lane_cap:
+                total /= np.maximum(hits, self.lane_cap)[:, None] / float(self.lane_cap)
+        self.w += np.floor(total, out=total)
 
 
 class APM:

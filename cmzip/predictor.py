@@ -10,6 +10,7 @@ per-lane arrays are (..., L).
 import numpy as np
 
 from .exact import STRETCH, squash
+from .levels import stream_byte_models
 from .mixer import APM, Mixer
 from .models.context import ContextModel
 from .models.match import MatchModel
@@ -52,7 +53,8 @@ class Predictor:
         self.n_maps = sum(m.n_maps for m in self.models)
         # byte-level learners (GRU, QCT): each predicts the next byte's distribution and gives
         # the mixer its bit predictions as direct inputs
-        self.byte_models = [byte_models.create(name, cfg) for name, cfg in config.get("byte_models", [])]
+        self.byte_models = [byte_models.create(name, cfg)
+                            for name, cfg in stream_byte_models(config, first_block_len)]
         self.byte_inputs_at = self.n_maps + (1 if self.match else 0)
         n_byte_inputs = sum(m.n_inputs for m in self.byte_models)
         self.learners = self.models + self.byte_models          # everything told about each byte

@@ -78,7 +78,9 @@ class StateMap:
         self.p = np.array(init, dtype=np.float64)
         # how many observations the initial p is worth (default: none)
         self.n = np.zeros_like(self.p) if confidence is None else np.array(confidence, dtype=np.float64)
+        np.minimum(self.n, limit, out=self.n)
         self.limit, self.lane_cap = limit, lane_cap
+        self.sparse_below = 0.25     # look-ups per update, as a share of the table (measured)
 
     def predict(self, index):
         """index: flat map*size + context, any shape -> p16 of the same shape."""
@@ -88,9 +90,21 @@ class StateMap:
     def update(self, bits):
         """bits: 0/1, broadcastable to the shape of the last predict() index."""
         # one count of (entry, bit) pairs gives each entry's zeros and ones of this step
-        counts = np.bincount((2 * self._index + bits).ravel(), minlength=2 * self.p.size)
-        ones = counts[1::2].astype(np.float64)
-        k = counts[0::2] + ones
+        index = self._index
+        counts = np.bincount((2 * index + bits).ravel(), minlength=2 * self.p.size)
+        if index.size <= self.p.size * self.sparse_below:
+            # few lanes: work on the looked-up entries only (an entry looked up twice gets the
+            # same new value twice); entries nobody looked up would not change anyway
+            ones = counts[2 * index + 1].astype(np.float64)
+            k = counts[2 * index] + ones
+            p, n = self.p[index], self.n[index]
+            self.p[index], self.n[index] = self._learn(p, n, ones, k)
+        else:
+            ones = counts[1::2].astype(np.float64)
+            self.p, self.n = self._learn(self.p, self.n, ones, counts[0::2] + ones)
+
+    def _learn(self, p, n, ones, k):
+        """Each entry's new (p, n) after k bits of which `ones` were ones (k = 0: unchanged)."""
         # more than lane_cap lanes on one entry in one step count as lane_cap lanes (with their
         # proportion of ones): lanes in lockstep, e.g. at the start of a block, would otherwise
         # pile hundreds of identical observations onto one entry
@@ -98,7 +112,6 @@ class StateMap:
             capped = np.minimum(k, self.lane_cap)
             ones = np.floor(ones * capped / np.maximum(k, 1))
             k = capped
-        p, n = self.p, self.n
         # incremental average over the k new bits, with prior weight n + 1.5
-        p += np.floor((ones * P22 - k * p) / (n + k + 1.5))
-        np.minimum(n + k, self.limit, out=n)
+        p = p + np.floor((ones * P22 - k * p) / (n + k + 1.5))
+        return p, np.minimum(n + k, self.limit)

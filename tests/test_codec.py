@@ -86,6 +86,6 @@ def test_encoding_is_deterministic():
 
 
 def test_small_files_use_few_lanes_and_big_files_many():
-    assert lanes_for(100, DEFAULT_LEVEL) <= 4
+    assert lanes_for(100, DEFAULT_LEVEL) <= 5
     assert lanes_for(10_000, DEFAULT_LEVEL) > 1
     assert lanes_for(10_000_000, 1) > lanes_for(10_000_000, MAX_LEVEL)

@@ -2,8 +2,9 @@
 import pytest
 
 from cmzip.errors import CmzipError
-from cmzip.levels import (CUSTOM_SET, LEVELS, PREDICTORS, check_flags, level_config,
-                          level_fingerprint, level_predictors, predictor_flags)
+from cmzip.levels import (CUSTOM_SET, DEFAULT_LEVEL, LEVELS, PREDICTORS, check_flags,
+                          describe_level, lanes_for, level_config, level_fingerprint,
+                          level_predictors, predictor_flags, stream_byte_models)
 
 
 @pytest.mark.parametrize("level", sorted(LEVELS))
@@ -48,3 +49,18 @@ def test_bad_predictor_sets_are_clear_errors(bad, message):
 
 def test_predictor_names():
     assert PREDICTORS == ("context", "match", "gru", "qct")
+
+
+def test_small_inputs_at_the_default_level_skip_the_byte_learners_and_take_more_lanes():
+    cfg = LEVELS[DEFAULT_LEVEL]
+    small = cfg["learners_from"]
+    assert [name for name, _ in stream_byte_models(cfg, small)] == ["gru"]
+    assert stream_byte_models(cfg, small - 1) == []
+    assert "gru" not in " ".join(describe_level(DEFAULT_LEVEL, 0, small - 1)["predictors"])
+    assert "gru" in " ".join(describe_level(DEFAULT_LEVEL)["predictors"])
+    # a predictor set is taken as given, whatever the size
+    custom = level_config(DEFAULT_LEVEL, predictor_flags(DEFAULT_LEVEL, ["context", "gru"]))
+    assert [name for name, _ in stream_byte_models(custom, 100)] == ["gru"]
+    # 10 KB takes at most about 200 steps; just past the threshold, the level's own spacing
+    assert 10_000 / lanes_for(10_000, DEFAULT_LEVEL) <= 210
+    assert lanes_for(cfg["small_input"] - 1, DEFAULT_LEVEL) > lanes_for(cfg["small_input"], DEFAULT_LEVEL)

@@ -12,6 +12,33 @@ import numpy as np
 from ..exact import P_MAX, STRETCH
 
 
+def _node_bounds():
+    """For every node of the binary tree over byte values, named by c0 (a leading 1, then the
+    bits seen so far: 1 at bit 0, 1b at bit 1, ...), where its bytes start, where the bytes
+    continuing with a 1 start, and where its bytes end (indices into cum)."""
+    c0 = np.arange(1, 256)
+    bitpos = np.array([int(c).bit_length() - 1 for c in c0])
+    half = 1 << (7 - bitpos)
+    lo = (c0 - (1 << bitpos)) * (2 * half)
+    pad = np.zeros(1, dtype=np.int64)                     # c0 = 0 names no node
+    return (np.concatenate([pad, lo]), np.concatenate([pad, lo + half]),
+            np.concatenate([pad, lo + 2 * half]))
+
+
+_NODE_BOUNDS = np.concatenate(_node_bounds()[::-1])     # top, mid, lo: one gather for all three
+# Up to this many lanes the stretched inputs of all 255 tree nodes are computed once per byte
+# (one pass over (L, 256) arrays) and each bit is a look-up; with more lanes computing each
+# bit's own node is cheaper.  Same formula, element by element: the same bits either way.
+TREE_MAX_LANES = 32
+
+
+def _p1_to_p16(top, mid, base):
+    """P(bit = 1) = (mass continuing with a 1) / (mass of the prefix), as p16 in [1, 65535]:
+    one correctly rounded division, the same on every machine."""
+    p1 = (top - mid) / np.maximum(top - base, 1.0)
+    return np.clip(np.rint(p1 * 65536.0), 1, P_MAX).astype(np.int64)
+
+
 class ByteDistribution:
     """Per-lane byte distributions and the bit probabilities they imply."""
 
@@ -19,10 +46,14 @@ class ByteDistribution:
         self.cum = np.zeros((lanes, 257))           # cum[l, b] = weight of bytes < b in lane l
         self.cum[:, 1:] = np.arange(1, 257)         # uniform until set
         self._lane = np.arange(lanes)
+        self._tree = None                           # (L, 256) stretched inputs by c0, or None
+        self._use_tree = lanes <= TREE_MAX_LANES
+        self._tree_at = self._lane * 256
 
     def set(self, weights):
         """weights: (L, 256) non-negative integer-valued float64 whose row sums are < 2^53."""
         np.cumsum(weights, axis=1, out=self.cum[:, 1:])
+        self._tree = None
 
     def bit_p16(self, c0, bitpos):
         """P(bit = 1) as p16 in [1, 65535] for every lane, given the bits so far (c0 has a
@@ -32,12 +63,17 @@ class ByteDistribution:
         base = self.cum[self._lane, lo]
         mid = self.cum[self._lane, lo + half]
         top = self.cum[self._lane, lo + 2 * half]
-        p1 = (top - mid) / np.maximum(top - base, 1.0)
-        return np.clip(np.rint(p1 * 65536.0), 1, P_MAX).astype(np.int64)
+        return _p1_to_p16(top, mid, base)
 
     def bit_stretch(self, c0, bitpos):
         """The same as stretched mixer inputs (float64 integers)."""
-        return STRETCH[self.bit_p16(c0, bitpos)].astype(np.float64)
+        if not self._use_tree:
+            return STRETCH[self.bit_p16(c0, bitpos)].astype(np.float64)
+        if self._tree is None:                      # first bit of a byte: every node at once
+            top, mid, base = np.split(np.take(self.cum, _NODE_BOUNDS, axis=1), 3, axis=1)
+            p16 = _p1_to_p16(top, mid, base)
+            self._tree = STRETCH[p16].astype(np.float64).ravel()
+        return self._tree[self._tree_at + c0]
 
     def byte_probability(self, byte):
         """P(byte) per lane as float64 (for metrics: how well the learner predicted)."""
