@@ -50,18 +50,23 @@ _BASE = dict(table_bits=22, match=True, match_bits=22, match_min=6, mixer_lr=24,
 # an earlier level 5, book1: 2.18 bits per byte with 64 lanes, 2.19 with 128, 2.20 with 256; 100 KB of geo: 3.77
 # with 128 lanes, 4.02 with 256).  A block of n bytes gets sqrt(n) / lane_spacing lanes, or
 # n / long_lane if that is more, at most max_lanes: a 10 KB file still takes only a few hundred
-# steps, a big file gets long lanes, and speed stays up on big inputs.
-# Small inputs at the default level.  A step costs about the same with 15 lanes as with 50, so a
+# steps, a big file gets long lanes, and speed stays up on big inputs.  At the default level a
+# block under small_input bytes gets at least n / small_steps lanes (below).
+#
+# Small inputs at the default level.  A step costs about the same with 15 lanes as with 60, so a
 # small input's time is its step count, and the GRU is about half of each step while it has too
-# little data to learn much.  Below 16 KiB the default level drops the GRU and takes twice the
-# lanes (half the steps).  Measured on grammar.lsp, xargs.1, fields.c, paper5, paper4 (4-13 KB)
-# and obj1, cp.html, paper6, progc (21-40 KB), codec compress only, one busy machine:
+# little data to learn much.  Measured on grammar.lsp, xargs.1, fields.c, paper5, paper4 (4-13 KB)
+# and obj1, cp.html, paper6, progc (21-40 KB), codec compress only, on a busy machine:
 #                             total bpb   time
-#   GRU, lane spacing 4        2.4291    26.8 s
+#   GRU, lane spacing 4        2.4291    26.8 s   (fields.c 2.04 s)
 #   GRU, lane spacing 2        2.4801    17.2 s
 #   no GRU, lane spacing 4     2.4687    13.7 s
-#   no GRU, lane spacing 2     2.5126     9.9 s   (fields.c 2.04 s -> 0.79 s)
-# Dropping the GRU costs fewer bits than doubling the lanes for the same time saved.
+#   no GRU, lane spacing 2     2.5126     9.9 s
+# Dropping the GRU costs fewer bits than doubling the lanes for the same time saved.  So inputs
+# under 16 KiB drop the GRU and are coded in at most `small_steps` steps; on the five files under
+# 16 KiB, at most 160 / 200 / 256 steps gave 2.6466 / 2.6047 / 2.5787 bpb, and 200 keeps
+# fields.c near half a second (0.53 s codec time; 2.04 s before).  (Lane lengths differ by a few
+# percent, so "at most" is within about 5%.)
 _SMALL = 16 << 10
 
 LEVELS = {
@@ -75,7 +80,7 @@ LEVELS = {
             lane_spacing=2, long_lane=1500, max_lanes=512),
     5: dict(_BASE, contexts=_BALANCED, mixers=["c0", "match", "c1"], apms=["c0", "c1"],
             lane_spacing=4, long_lane=2000, max_lanes=384, byte_models=[_GRU5],
-            small_input=_SMALL, small_lane_spacing=2, learners_from=_SMALL),
+            small_input=_SMALL, small_steps=200, learners_from=_SMALL),
     6: dict(_BASE, contexts=_FULL6, mixers=["c0", "match", "c1"], apms=["c0", "c1", "c2"],
             table_bits=23, lane_spacing=6, long_lane=4000, max_lanes=192, byte_models=[_GRU]),
     7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
@@ -177,7 +182,8 @@ def describe_level(level, flags=0, first_block_len=None):
 def lanes_for(n, level):
     """Deterministic lane count for a block of n bytes (integer arithmetic only)."""
     cfg = level_config(level)
-    spacing = cfg["small_lane_spacing"] if n < cfg.get("small_input", 0) else cfg["lane_spacing"]
-    by_root = math.isqrt(n) // spacing
+    by_root = math.isqrt(n) // cfg["lane_spacing"]
     by_length = n // cfg.get("long_lane", 1 << 62)
+    if n < cfg.get("small_input", 0):                 # a small input takes few steps
+        by_length = max(by_length, -(-n // cfg["small_steps"]))
     return max(1, min(cfg["max_lanes"], max(by_root, by_length)))

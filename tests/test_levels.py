@@ -2,6 +2,7 @@
 import pytest
 
 from cmzip.errors import CmzipError
+from cmzip.models.history import History
 from cmzip.levels import (CUSTOM_SET, DEFAULT_LEVEL, LEVELS, PREDICTORS, check_flags,
                           describe_level, lanes_for, level_config, level_fingerprint,
                           level_predictors, predictor_flags, stream_byte_models)
@@ -61,6 +62,9 @@ def test_small_inputs_at_the_default_level_skip_the_byte_learners_and_take_more_
     # a predictor set is taken as given, whatever the size
     custom = level_config(DEFAULT_LEVEL, predictor_flags(DEFAULT_LEVEL, ["context", "gru"]))
     assert [name for name, _ in stream_byte_models(custom, 100)] == ["gru"]
-    # 10 KB takes at most about 200 steps; just past the threshold, the level's own spacing
-    assert 10_000 / lanes_for(10_000, DEFAULT_LEVEL) <= 210
+    # a small input takes about small_steps steps (lane lengths differ by a few percent); just
+    # past the threshold, the level's own lane spacing
+    for n in (3000, 10_000, small - 1):
+        steps = History(n, lanes_for(n, DEFAULT_LEVEL)).steps
+        assert cfg["small_steps"] * 0.9 <= steps <= cfg["small_steps"] * 1.06, (n, steps)
     assert lanes_for(cfg["small_input"] - 1, DEFAULT_LEVEL) > lanes_for(cfg["small_input"], DEFAULT_LEVEL)
