@@ -22,13 +22,20 @@ _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
 # Level 5 adds record contexts of the stronger levels and 32-bit strides (measured on all 29
 # Calgary and Canterbury files at level 5, codec compress only: 1.5072 -> 1.4861 bpb with rec2 and
 # rec3, 1.4857 with stride4 too; kennedy.xls -33.5%, pic -4.8%, sum -2.9%, obj2 -2.4%, geo -1.3%;
-# plain text +0.0..0.1%)
-_BALANCED = _DEFAULT + ["rec2", "rec3", "stride4"]
+# plain text +0.0..0.1%), then a context and a mixer weight set for fixed-width 32-bit
+# instructions (on sum, obj2, obj1, paper1, book1, geo, kennedy.xls, pic, progc, bib: with the
+# selector alone 1.2094 -> 1.2066 bpb; with insn_ops and insn_prev too 1.2010, with sum 2.0527 ->
+# 1.9473, obj2 1.9781 -> 1.9412, kennedy.xls 0.1645 -> 0.1567, geo -1.5%, book1 +0.10%, pic +0.3%,
+# paper1 +0.03%.  Level 5 takes insn_ops only, for speed: sum 1.9582, obj2 1.9487; the two
+# cost 11% more time on book1.)
+_BALANCED = _DEFAULT + ["rec2", "rec3", "stride4", "insn_ops"]
 _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
          "sparse1", "sparse2", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "rec2", "column"]
 # Level 6 takes rec3 and stride4 too, else level 5 would beat it on tables (level 6: kennedy.xls
 # 0.1801 -> 0.1440, obj2 1.9520 -> 1.9290, pic 0.5095 -> 0.4919, sum 2.0444 -> 2.0092)
-_FULL6 = _FULL + ["rec3", "stride4"]
+# and insn_ops with the insn mixer, as level 5 (level 6: sum 2.0092 -> 1.9188, obj2 1.9290 ->
+# 1.8972, paper1 2.1604 -> 2.1592)
+_FULL6 = _FULL + ["rec3", "stride4", "insn_ops"]
 _MAX = _FULL + ["rec3", "aligned2"]
 
 # The byte learners of the stronger levels, sized by what each level can spend (measured on
@@ -78,10 +85,10 @@ LEVELS = {
             lane_spacing=2, long_lane=1200, max_lanes=640),
     4: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match"], apms=["c0", "c1"],
             lane_spacing=2, long_lane=1500, max_lanes=512),
-    5: dict(_BASE, contexts=_BALANCED, mixers=["c0", "match", "c1"], apms=["c0", "c1"],
+    5: dict(_BASE, contexts=_BALANCED, mixers=["c0", "match", "c1", "insn"], apms=["c0", "c1"],
             lane_spacing=4, long_lane=2000, max_lanes=384, byte_models=[_GRU5],
             small_input=_SMALL, small_steps=200, learners_from=_SMALL),
-    6: dict(_BASE, contexts=_FULL6, mixers=["c0", "match", "c1"], apms=["c0", "c1", "c2"],
+    6: dict(_BASE, contexts=_FULL6, mixers=["c0", "match", "c1", "insn"], apms=["c0", "c1", "c2"],
             table_bits=23, lane_spacing=6, long_lane=4000, max_lanes=192, byte_models=[_GRU]),
     7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
             table_bits=23, lane_spacing=7, max_lanes=128, byte_models=[_GRU]),

@@ -51,8 +51,8 @@ class Mixer:
         total *= self.step_scale
         if self.rows.shape[1] > self.lane_cap:       # else no set can have more than lane_cap lanes
             hits = np.bincount(self.rows.ravel(), minlength=self.n_rows)
-            if hits.max() > self.lane_cap:
-                total /= np.maximum(hits, self.lane_cap)[:, None] / float(self.lane_cap)
+            over = np.flatnonzero(hits > self.lane_cap)
+            total[over] /= (hits[over] / float(self.lane_cap))[:, None]
         self.w += np.floor(total, out=total)
 
 

@@ -21,7 +21,7 @@ BIAS = 256           # a constant input lets every mixer learn an offset
 
 # weight-set selectors of the first mixer layer, and APM contexts: name -> number of values
 SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "order": 16 * 8, "c2bits": 256,
-                  "byte": 12 * 8}
+                  "byte": 12 * 8, "insn": 4 * 64}
 APM_SIZES = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
 
 
@@ -90,6 +90,9 @@ class Predictor:
         self.c1_shifted = c1 << 8
         self.c2c1_shifted = (c2 << 16) | (c1 << 8)
         self.c2bits = (c2 >> 4) * 16 + (c1 >> 4)
+        # the position in a 32-bit word and the top 6 bits of the previous word's first byte
+        at = self.hist.pos & 3
+        self.insn = at * 64 + (self.hist.lane_bytes_back(at + 4) >> 2)
 
     def predict(self, c0, bitpos):
         """P(next bit = 1) for every lane, as p16 (L,)."""
@@ -136,6 +139,8 @@ class Predictor:
                 row[:] = np.minimum(np.count_nonzero(self.context.state, axis=0), 15) * 8 + bitpos
             elif name == "c2bits":             # high nibbles of the previous two bytes
                 row[:] = self.c2bits
+            elif name == "insn":               # fixed-width instructions: where in the word, and
+                row[:] = self.insn             # what kind of instruction came before
             elif name == "byte":               # how sure the first byte learner is, and the bit position
                 if self.byte_models:
                     sure = np.abs(self.x[self.byte_inputs_at]).astype(np.int64) >> 8

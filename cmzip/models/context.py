@@ -33,6 +33,17 @@ def _order(n):
     return lambda h: h.c4 | ((h.c8 & _mask(n - 4)) << _U(32))
 
 
+def _word_so_far(h):
+    """The position in the current 32-bit word and the word's bytes before this one."""
+    k = (h.pos & 3).astype(np.uint64)
+    return k | ((h.c4 & ((_U(1) << (k * _U(8))) - _U(1))) << _U(8))
+
+
+def _word_start(h, words_back, byte=0):
+    """Byte `byte` of the 32-bit word `words_back` words before the current one."""
+    return h.lane_bytes_back((h.pos & 3) + 4 * words_back - byte).astype(np.uint64)
+
+
 def _above(h, rows=1):
     """The byte `rows` records back in each lane (0 where no record length is known)."""
     r = h.record
@@ -60,6 +71,14 @@ CONTEXTS = {
     "stride4": lambda h: (h.pos & 3).astype(np.uint64)
     | (h.lane_bytes_back(4).astype(np.uint64) << _U(8))
     | (h.lane_bytes_back(8).astype(np.uint64) << _U(16)),
+    # fixed-width instructions (SPARC, MIPS: 32-bit words, big-endian, the opcode in the first
+    # byte): the position in the word and its bytes so far, with the first bytes of the previous
+    # four words (the instruction sequence), or with the first two bytes of the previous word
+    "insn_ops": lambda h: _word_so_far(h) ^ (
+        (_word_start(h, 1) | (_word_start(h, 2) << _U(8)) | (_word_start(h, 3) << _U(16))
+         | (_word_start(h, 4) << _U(24))) * _U(0x9E3779B97F4A7C15)),
+    "insn_prev": lambda h: _word_so_far(h) | (_word_start(h, 1) << _U(40))
+    | (_word_start(h, 1, 1) << _U(48)),
     # fixed-length records (tables, images): the byte above, with the left byte, two rows
     "rec1": lambda h: _above(h) | (h.record.astype(np.uint64) << _U(16)),
     "rec2": lambda h: _above(h) | ((h.c4 & _mask(1)) << _U(8)) | (h.record.astype(np.uint64) << _U(16)),
