@@ -22,12 +22,13 @@ _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
 # Level 5 adds record contexts of the stronger levels and 32-bit strides (measured on all 29
 # Calgary and Canterbury files at level 5, codec compress only: 1.5072 -> 1.4861 bpb with rec2 and
 # rec3, 1.4857 with stride4 too; kennedy.xls -33.5%, pic -4.8%, sum -2.9%, obj2 -2.4%, geo -1.3%;
-# plain text +0.0..0.1%), then a context and a mixer weight set for fixed-width 32-bit
-# instructions (on sum, obj2, obj1, paper1, book1, geo, kennedy.xls, pic, progc, bib: with the
-# selector alone 1.2094 -> 1.2066 bpb; with insn_ops and insn_prev too 1.2010, with sum 2.0527 ->
-# 1.9473, obj2 1.9781 -> 1.9412, kennedy.xls 0.1645 -> 0.1567, geo -1.5%, book1 +0.10%, pic +0.3%,
-# paper1 +0.03%.  Level 5 takes insn_ops only, for speed: sum 1.9582, obj2 1.9487; the two
-# cost 11% more time on book1.)
+# plain text +0.0..0.1%), then the insn_ops context and the insn mixer weight set for
+# fixed-width 32-bit instructions.  Measured on sum, obj2, obj1, paper1, book1, geo, kennedy.xls,
+# pic, progc, bib: the mixer alone 1.2094 -> 1.2066 bpb; with insn_ops and a second context (the
+# previous word's first two bytes) 1.2010: sum 2.0527 -> 1.9473, obj2 1.9781 -> 1.9412,
+# kennedy.xls 0.1645 -> 0.1567, geo -1.5%, book1 +0.10%, pic +0.3%, paper1 +0.03%.  Level 5 takes
+# insn_ops and the mixer only (sum 1.9582, obj2 1.9487): about 10% more time on book1, where
+# the second context made it 11%.
 _BALANCED = _DEFAULT + ["rec2", "rec3", "stride4", "insn_ops"]
 _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
          "sparse1", "sparse2", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "rec2", "column"]

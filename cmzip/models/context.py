@@ -73,12 +73,10 @@ CONTEXTS = {
     | (h.lane_bytes_back(8).astype(np.uint64) << _U(16)),
     # fixed-width instructions (SPARC, MIPS: 32-bit words, big-endian, the opcode in the first
     # byte): the position in the word and its bytes so far, with the first bytes of the previous
-    # four words (the instruction sequence), or with the first two bytes of the previous word
+    # four words (the instruction sequence)
     "insn_ops": lambda h: _word_so_far(h) ^ (
         (_word_start(h, 1) | (_word_start(h, 2) << _U(8)) | (_word_start(h, 3) << _U(16))
          | (_word_start(h, 4) << _U(24))) * _U(0x9E3779B97F4A7C15)),
-    "insn_prev": lambda h: _word_so_far(h) | (_word_start(h, 1) << _U(40))
-    | (_word_start(h, 1, 1) << _U(48)),
     # fixed-length records (tables, images): the byte above, with the left byte, two rows
     "rec1": lambda h: _above(h) | (h.record.astype(np.uint64) << _U(16)),
     "rec2": lambda h: _above(h) | ((h.c4 & _mask(1)) << _U(8)) | (h.record.astype(np.uint64) << _U(16)),
