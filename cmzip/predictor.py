@@ -60,6 +60,7 @@ class Predictor:
         self.learners = self.models + self.byte_models          # everything told about each byte
         self.n_inputs = self.byte_inputs_at + n_byte_inputs + 1
         self.selectors = config["mixers"]
+        self.uses_insn = "insn" in self.selectors
         k = len(self.selectors)
         self.mixer = Mixer(self.n_inputs, [SELECTOR_SIZES[s] for s in self.selectors],
                            lr=config["mixer_lr"], init_weight=config["init_weight"],
@@ -90,9 +91,9 @@ class Predictor:
         self.c1_shifted = c1 << 8
         self.c2c1_shifted = (c2 << 16) | (c1 << 8)
         self.c2bits = (c2 >> 4) * 16 + (c1 >> 4)
-        # the position in a 32-bit word and the top 6 bits of the previous word's first byte
-        at = self.hist.pos & 3
-        self.insn = at * 64 + (self.hist.lane_bytes_back(at + 4) >> 2)
+        if self.uses_insn:
+            # where in a 32-bit word, and the top 6 bits of the previous word's first byte
+            self.insn = (self.hist.pos & 3) * 64 + (self.hist.word_start(1) >> 2)
 
     def predict(self, c0, bitpos):
         """P(next bit = 1) for every lane, as p16 (L,)."""

@@ -98,13 +98,15 @@ class StateMap:
             ones = counts[2 * index + 1].astype(np.float64)
             k = counts[2 * index] + ones
             p, n = self.p[index], self.n[index]
-            self.p[index], self.n[index] = self._learn(p, n, ones, k)
+            self._learn(p, n, ones, k)
+            self.p[index], self.n[index] = p, n
         else:
             ones = counts[1::2].astype(np.float64)
-            self.p, self.n = self._learn(self.p, self.n, ones, counts[0::2] + ones)
+            self._learn(self.p, self.n, ones, counts[0::2] + ones)
 
     def _learn(self, p, n, ones, k):
-        """Each entry's new (p, n) after k bits of which `ones` were ones (k = 0: unchanged)."""
+        """Moves entries p, n (in place) on by k bits of which `ones` were ones (k = 0: no
+        change)."""
         # more than lane_cap lanes on one entry in one step count as lane_cap lanes (with their
         # proportion of ones): lanes in lockstep, e.g. at the start of a block, would otherwise
         # pile hundreds of identical observations onto one entry
@@ -113,5 +115,5 @@ class StateMap:
             ones = np.floor(ones * capped / np.maximum(k, 1))
             k = capped
         # incremental average over the k new bits, with prior weight n + 1.5
-        p = p + np.floor((ones * P22 - k * p) / (n + k + 1.5))
-        return p, np.minimum(n + k, self.limit)
+        p += np.floor((ones * P22 - k * p) / (n + k + 1.5))
+        np.minimum(n + k, self.limit, out=n)

@@ -18,12 +18,11 @@ def test_word_so_far_and_the_first_bytes_of_earlier_words():
     hist = _history_after(data, 14)         # next byte: 0x1e, position 2 of the word 1c 1d 1e 1f
     so_far = int(context._word_so_far(hist)[0])
     assert so_far & 0xFF == 2 and so_far >> 8 == 0x1C1D     # position; bytes 1c 1d, latest lowest
-    assert [int(context._word_start(hist, back)[0]) for back in (1, 2, 3)] == [0x18, 0x14, 0x10]
-    assert int(context._word_start(hist, 1, 1)[0]) == 0x19
-    assert int(context._word_start(hist, 4)[0]) == 0           # before the lane's start: 0
+    assert [int(hist.word_start(back)[0]) for back in (1, 2, 3)] == [0x18, 0x14, 0x10]
+    assert int(hist.word_start(4)[0]) == 0                     # before the lane's start: 0
 
 
 def test_a_word_boundary_starts_an_empty_word():
     hist = _history_after(bytes(range(0x10, 0x30)), 8)
     assert int(context._word_so_far(hist)[0]) == 0
-    assert int(context._word_start(hist, 1)[0]) == 0x14
+    assert int(hist.word_start(1)[0]) == 0x14

@@ -39,11 +39,6 @@ def _word_so_far(h):
     return k | ((h.c4 & ((_U(1) << (k * _U(8))) - _U(1))) << _U(8))
 
 
-def _word_start(h, words_back, byte=0):
-    """Byte `byte` of the 32-bit word `words_back` words before the current one."""
-    return h.lane_bytes_back((h.pos & 3) + 4 * words_back - byte).astype(np.uint64)
-
-
 def _above(h, rows=1):
     """The byte `rows` records back in each lane (0 where no record length is known)."""
     r = h.record
@@ -75,8 +70,8 @@ CONTEXTS = {
     # byte): the position in the word and its bytes so far, with the first bytes of the previous
     # four words (the instruction sequence)
     "insn_ops": lambda h: _word_so_far(h) ^ (
-        (_word_start(h, 1) | (_word_start(h, 2) << _U(8)) | (_word_start(h, 3) << _U(16))
-         | (_word_start(h, 4) << _U(24))) * _U(0x9E3779B97F4A7C15)),
+        (h.word_start(1) | (h.word_start(2) << 8) | (h.word_start(3) << 16)
+         | (h.word_start(4) << 24)).astype(np.uint64) * _U(0x9E3779B97F4A7C15)),
     # fixed-length records (tables, images): the byte above, with the left byte, two rows
     "rec1": lambda h: _above(h) | (h.record.astype(np.uint64) << _U(16)),
     "rec2": lambda h: _above(h) | ((h.c4 & _mask(1)) << _U(8)) | (h.record.astype(np.uint64) << _U(16)),

@@ -81,6 +81,11 @@ class History:
         self.record[:] = previous.record[0]
         self.gap_votes[:] = previous.gap_votes
 
+    def word_start(self, words_back):
+        """The first byte of the 32-bit word (aligned in the block) `words_back` words before the
+        one each lane is in, or 0 before the lane's first byte."""
+        return self.lane_bytes_back((self.pos & 3) + 4 * words_back)
+
     def lane_bytes_back(self, distance):
         """The byte `distance` (>= 1, per lane array or scalar) before each lane's next byte, or 0
         where that lies before the lane's first byte."""
