@@ -11,7 +11,6 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .coder import BitDecoder, encode_bits
-from .errors import CmzipError
 from .levels import check_level, lanes_for, level_config
 from .memory import keep_freed_memory
 from .models.history import History
@@ -33,7 +32,7 @@ class Codec:
         return lanes_for(n, self.level)
 
     def encode_block(self, data):
-        """Code one block; returns (lanes, payload bytes)."""
+        """Code one block; returns the payload bytes."""
         n = len(data)
         lanes = self.lanes_for(n)
         source = np.append(np.frombuffer(bytes(data), dtype=np.uint8), np.uint8(0))
@@ -55,12 +54,11 @@ class Codec:
         bits = np.unpackbits(coded_bytes[:, :, None], axis=2).transpose(0, 2, 1)
         coded = np.arange(hist.steps)[:, None] < hist.lengths[None, :]     # (steps, lanes)
         coded = np.broadcast_to(coded[:, None, :], probs.shape)
-        return lanes, encode_bits(bits[coded], probs[coded])
+        return encode_bits(bits[coded], probs[coded])
 
-    def decode_block(self, payload, n, lanes):
-        """Decode one block of n bytes coded with `lanes` lanes. Raises CmzipError if damaged."""
-        if lanes != self.lanes_for(n):
-            raise CmzipError("corrupt data: lane count does not match the block size")
+    def decode_block(self, payload, n):
+        """Decode one block of n bytes. Raises CmzipError if damaged."""
+        lanes = self.lanes_for(n)
         decoder = BitDecoder(payload)
         hist = History(n, lanes)
 

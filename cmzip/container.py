@@ -165,7 +165,7 @@ class StreamEncoder:
         data = bytes(data)
         if not 0 < len(data) <= self.block_size:
             raise ValueError(f"a block holds 1 to {self.block_size} bytes, got {len(data)}")
-        lanes, payload = self._codec.encode_block(data)
+        lanes, payload = self._codec.lanes_for(len(data)), self._codec.encode_block(data)
         if len(payload) > max_payload_len(len(data)):
             # A codec bug; refuse to write a file that every decoder would reject.
             raise RuntimeError(f"codec produced {len(payload)} bytes for a {len(data)}-byte block")
@@ -318,7 +318,7 @@ def _finish_stream(reader, total_len, total_crc=None):
 
 def _decode_payload(codec, block, payload, index):
     try:
-        data = codec.decode_block(payload, block.raw_len, block.lanes)
+        data = codec.decode_block(payload, block.raw_len)
     except Exception as error:   # a damaged payload may break the decoder in any way
         raise CmzipError(f"corrupt data in block {index}: {error}") from error
     if len(data) != block.raw_len or zlib.crc32(data) != block.raw_crc:

@@ -205,7 +205,7 @@ def test_block_checksum_catches_wrong_data(tiny_cmz):
 
 
 def test_decoder_failures_become_cmzip_errors(tiny_cmz, monkeypatch):
-    def broken_decoder(self, payload, n, lanes):
+    def broken_decoder(self, payload, n):
         raise IndexError("index 12 is out of bounds")
 
     monkeypatch.setattr(Codec, "decode_block", broken_decoder)
@@ -214,7 +214,7 @@ def test_decoder_failures_become_cmzip_errors(tiny_cmz, monkeypatch):
 
 
 def test_encoder_refuses_to_write_an_oversized_payload(monkeypatch):
-    monkeypatch.setattr(Codec, "encode_block", lambda self, data: (1, bytes(17 * len(data) + 1025)))
+    monkeypatch.setattr(Codec, "encode_block", lambda self, data: bytes(17 * len(data) + 1025))
     with pytest.raises(RuntimeError, match="codec produced"):
         compress(b"abc")
 
