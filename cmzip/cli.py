@@ -217,7 +217,7 @@ def test_command(files, quiet, verbose):
 @click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
 def info(files):
     """Describe each FILE.cmz without decompressing it: format version, level and its
-    predictors, block count, lanes per block, sizes and bits per byte.
+    predictors, block count, sizes and bits per byte.
 
     \b
     Example:
@@ -324,7 +324,6 @@ def _print_info(name):
     rows += [
         ("block size", f"{stream.header.block_size} bytes"),
         ("blocks", len(stream.blocks)),
-        ("lanes per block", _lanes_summary(stream.blocks)),
         ("original size", f"{stream.original_size} bytes"),
         ("compressed size", f"{stream.compressed_size} bytes"),
         ("bits per byte", "-" if bits_per_byte is None else f"{bits_per_byte:.3f}"),
@@ -337,18 +336,6 @@ def _print_info(name):
 
 def _listing(value):
     return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-
-
-def _lanes_summary(blocks):
-    """Lane counts in block order, runs collapsed: "128 (3 blocks), 31"."""
-    runs = []
-    for block in blocks:
-        if runs and runs[-1][0] == block.lanes:
-            runs[-1][1] += 1
-        else:
-            runs.append([block.lanes, 1])
-    return ", ".join(f"{lanes} ({count} blocks)" if count > 1 else str(lanes)
-                     for lanes, count in runs) or "-"
 
 
 def _report(name, sizes, seconds, outcome):

@@ -1,20 +1,42 @@
-"""The step loop shared by encoder and decoder.
+"""Python side of a block: builds a stream's models once, calls the compiled block loop, and
+returns bytes.  All model state carries over from one block of a stream to the next.
 
-A block is coded in `steps` steps; step t codes byte t of every lane, bit by bit, most significant
-first.  Per bit the predictor gives P(bit = 1) for every lane, the bit is coded (encoder: taken
-from the data; decoder: decoded, one range-coder call for all lanes), and the predictor learns
-from it.  Encoder and decoder run exactly this loop, so their models stay identical; the encoder
-only differs in where the bits come from, and hands all probabilities to the range coder in a
-few large calls at the end.  All model state carries over from one block to the next.
+Levels without byte learners code a block in one compiled call.  With byte learners (the GRU and
+the QCT, still numpy code), Python drives the loop one byte per compiled call: before each byte
+every learner predicts the byte's distribution, which becomes its 255 bit predictions (one per
+node of the bit tree, model.ext); after it, the learners see the byte and train.
 """
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from .coder import BitDecoder, encode_bits
-from .levels import check_level, lanes_for, level_config
-from .memory import keep_freed_memory
-from .models.history import History
-from .predictor import Predictor
+from .coder import POS, decoded_exactly, flush, new_state, start_decoding
+from .errors import CmzipError
+from .levels import check_level, level_config, stream_byte_models
+from .loop import code_byte, decode_block, encode_block
+from .predictor import new_model, start_byte
+from .models import byte_models
+
+
+def max_payload(n):
+    """An upper bound on the payload of an n-byte block (the container checks the same)."""
+    return 17 * n + 1024
+
+
+class _LearnerView:
+    """What a byte learner may see of the block: the bytes coded so far (one lane)."""
+
+    lanes = 1
+
+    def __init__(self, n):
+        self.buf = np.zeros(n, dtype=np.uint8)
+        self.lengths = np.array([n])
+        self.t = 0
+
+    def c1(self):
+        return np.array([self.buf[self.t - 1] if self.t else 0], dtype=np.int64)
+
+    def lane_bytes_back(self, distance):
+        where = self.t - int(distance)
+        return np.array([self.buf[where] if where >= 0 else 0], dtype=np.int64)
 
 
 class Codec:
@@ -22,81 +44,69 @@ class Codec:
 
     def __init__(self, level, flags=0):
         self.level = check_level(level)
-        keep_freed_memory()             # lane arrays are allocated per step: see memory.py
         self.config = level_config(level, flags)
-        self.predictor = None
-        self.last_history = None
+        self.model = None
+        self.learners = []
 
-    def lanes_for(self, n):
-        """Deterministic lane count for a block of n bytes at this level."""
-        return lanes_for(n, self.level)
+    def _start(self, n):
+        if self.model is None:          # tables are sized by the stream's first block
+            self.learners = [byte_models.create(name, cfg)
+                             for name, cfg in stream_byte_models(self.config, n)]
+            self.model = new_model(self.config, n, n_ext=len(self.learners))
+            start_byte(self.model)
+        return self.model
 
     def encode_block(self, data):
-        """Code one block; returns the payload bytes."""
-        n = len(data)
-        lanes = self.lanes_for(n)
-        source = np.append(np.frombuffer(bytes(data), dtype=np.uint8), np.uint8(0))
-        hist = History(n, lanes)
-        probs = np.zeros((hist.steps, 8, lanes), dtype=np.uint16)
-        coded_bytes = np.zeros((hist.steps, lanes), dtype=np.uint8)
-
-        def bit_source(t):
-            byte = source[np.where(hist.active, hist.pos, n)].astype(np.int64)   # padding: 0
-            coded_bytes[t] = byte
-
-            def take_bit(p, bitpos):
-                probs[t, bitpos] = p
-                return (byte >> (7 - bitpos)) & 1
-            return take_bit
-
-        self._run(hist, bit_source)
-        # the bits in coding order: step, bit (most significant first), lane
-        bits = np.unpackbits(coded_bytes[:, :, None], axis=2).transpose(0, 2, 1)
-        coded = np.arange(hist.steps)[:, None] < hist.lengths[None, :]     # (steps, lanes)
-        coded = np.broadcast_to(coded[:, None, :], probs.shape)
-        return encode_bits(bits[coded], probs[coded])
+        """Code one block of bytes; returns the payload."""
+        data = np.frombuffer(bytes(data), dtype=np.uint8).copy()
+        model = self._start(len(data))
+        st = new_state()
+        out = np.zeros(max_payload(len(data)), dtype=np.uint8)
+        if self.learners:
+            size = self._code_with_learners(model, st, out, data, None)
+        else:
+            size = encode_block(model, st, data, out)
+        if size < 0:
+            raise RuntimeError("payload larger than its bound")   # a codec bug, never data
+        return out[:size].tobytes()
 
     def decode_block(self, payload, n):
-        """Decode one block of n bytes. Raises CmzipError if damaged."""
-        lanes = self.lanes_for(n)
-        decoder = BitDecoder(payload)
-        hist = History(n, lanes)
+        """Decode one block of n bytes. Raises CmzipError if the payload is damaged."""
+        model = self._start(n)
+        st = new_state()
+        payload = np.frombuffer(bytes(payload), dtype=np.uint8).copy()   # one array type for both directions
+        out = np.zeros(n, dtype=np.uint8)
+        if self.learners:
+            start_decoding(st, payload)
+            status = self._code_with_learners(model, st, payload, out, out)
+        else:
+            status = decode_block(model, st, payload, out)
+        if status < 0 or not decoded_exactly(st, payload):
+            raise CmzipError("corrupt data: the payload does not decode to the block's length")
+        return out.tobytes()
 
-        def decode_partial_step(p, bitpos):
-            bits = np.zeros(lanes, dtype=np.int64)               # inactive lanes: padding 0
-            bits[hist.active] = decoder.get(p[hist.active])
-            return bits
+    def _code_with_learners(self, model, st, io, data, decoded):
+        """The block loop, one compiled call per byte, with the byte learners in between.
+        Encoding: data holds the bytes and decoded is None; decoding: the bytes go to decoded."""
+        view = _LearnerView(len(data))
+        for learner in self.learners:
+            learner.start_block(view)
+        decoding = decoded is not None
+        for i in range(len(data)):
+            view.t = i
+            for j, learner in enumerate(self.learners):
+                learner.start_byte(view)
+                model.ext[j] = learner.dist.tree()
+            byte = code_byte(model, st, io, 0 if decoding else data[i], decoding)
+            if byte < 0:
+                return byte
+            view.buf[i] = byte
+            if decoding:
+                decoded[i] = byte
+        if decoding:
+            return 0
+        return int(st[POS]) if flush(st, io) else -2
 
-        def bit_source(t):
-            if hist.active.all():
-                return lambda p, bitpos: decoder.get(p)
-            return decode_partial_step
-
-        self._run(hist, bit_source)
-        return hist.buf[:len(hist.buf) - 1].tobytes()
-
-    def _run(self, hist, bit_source):
-        # One BLAS thread: the codec's matrix products are small (a few hundred rows), and
-        # measured here two threads made them about 3x SLOWER (11-12x when another process kept
-        # the second core busy).  The limit is lifted again when the block is done.
-        with threadpool_limits(limits=1, user_api="blas"):
-            self._run_block(hist, bit_source)
-
-    def _run_block(self, hist, bit_source):
-        if self.predictor is None:          # tables are sized by the stream's first block
-            self.predictor = Predictor(self.config, len(hist.buf) - 1)
-        predictor = self.predictor
-        if self.last_history is not None:
-            hist.carry_over(self.last_history)
-        self.last_history = hist
-        predictor.start_block(hist)
-        for t in range(hist.steps):
-            code_bit = bit_source(t)
-            predictor.start_byte()
-            c0 = np.ones(hist.lanes, dtype=np.int64)
-            for bitpos in range(8):
-                bits = code_bit(predictor.predict(c0, bitpos), bitpos)
-                predictor.update(bits)
-                c0 = (c0 << 1) | bits
-            hist.push((c0 - 256).astype(np.uint8))
-
+    def learner_metrics(self):
+        """The byte learners' own metrics so far (bits per byte, updates), one dict each."""
+        return [learner.metrics.summary() for learner in self.learners]

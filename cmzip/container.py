@@ -4,7 +4,7 @@ A .cmz file is one stream. All integers are little-endian; CRC-32 is zlib.crc32.
 
     stream header, 16 bytes
         magic          4 bytes  b"\\x89CMZ"
-        version        u8       FORMAT_VERSION (1)
+        version        u8       FORMAT_VERSION (2)
         level          u8       1..9, the compression level
         block_log      u8       log2 of the block size, 16..26 (default 22: 4 MiB blocks)
         flags          u8       the predictor set: 0 = the level's own; else 0x80 | set bits
@@ -12,23 +12,28 @@ A .cmz file is one stream. All integers are little-endian; CRC-32 is zlib.crc32.
         fingerprint    u32      levels.level_fingerprint(level, flags)
         header_crc     u32      CRC-32 of the 12 bytes above
 
-    blocks, each a 20-byte header followed by its payload
-        raw_len        u32      1..block size: how many bytes the block decodes to
-        lanes          u32      the codec's lanes_for(raw_len)
-        payload_len    u32      at most 17 * raw_len + 1024
+    blocks, each a header of 8 to 15 bytes followed by its payload
+        raw_len        varint   1..block size: how many bytes the block decodes to (1..4 bytes)
+        payload_len    varint   at most max_payload_len(raw_len) = 17 * raw_len + 1024 (1..5 bytes)
         raw_crc        u32      CRC-32 of the decoded block
-        header_crc     u32      CRC-32 of the 16 bytes above
+        header_check   u16      the low 16 bits of the CRC-32 of the header bytes above
         payload        payload_len bytes of coded data
 
-    end of blocks      u32      0 (a raw_len of 0)
+    end of blocks      1 byte   0x00 (a raw_len of 0)
 
-    trailer, 16 bytes
-        total_len      u64      length of the whole original
+    trailer, 7 to 16 bytes
+        total_len      varint   length of the whole original (at most 10 bytes, below 2**64)
         total_crc      u32      CRC-32 of the whole original
-        trailer_crc    u32      CRC-32 of the 12 bytes above
+        trailer_check  u16      the low 16 bits of the CRC-32 of the trailer bytes above
+
+A varint is unsigned LEB128: 7 bits per byte, least significant group first, the high bit
+set on every byte but the last. It must be canonical (minimal: no superfluous final zero
+group, so 0 is the single byte 0x00) and at most 5 bytes for raw_len and payload_len (their
+values are below 2**32), 10 for total_len; anything else is refused as corrupt.
 
 Nothing may follow the trailer. An empty input is a stream header, the end marker and
-a trailer (36 bytes).
+a trailer: 16 + 1 + 7 = 24 bytes. A 1-byte input adds one block with an 8-byte header:
+32 bytes plus its payload of a few bytes (at most 40 bytes in all, checked by the tests).
 
 Why it looks like this:
 
@@ -39,10 +44,15 @@ Why it looks like this:
   bounded memory on inputs of any size.
 - The fingerprint identifies the level's exact model configuration: a decoder whose models
   differ would produce garbage, so it refuses the file up front instead.
-- Every header carries its own CRC, checked before any size in it is trusted, and every size
-  is checked against a limit before anything is read or allocated: a damaged or hostile file
-  gets a clear CmzipError, never a hang or a huge allocation. Payload damage is caught by the
-  codec or, at the latest, by the block's CRC; the trailer then checks the whole.
+- Small inputs cost little: lengths are varints, and the block headers and the trailer carry
+  a 16-bit check instead of a full CRC-32 (the stream header, written once, keeps its CRC-32).
+- Every header carries its own check, verified before any size in it is trusted, and every
+  size is checked against a limit before anything is read or allocated (a varint is read byte
+  by byte, at most 5 or 10 of them): a damaged or hostile file gets a clear CmzipError, never
+  a hang or a huge allocation. A 16-bit check misses about one damaged header in 65536; the
+  size limits still bound what such a header can make the decoder do, and the damage is then
+  caught by the codec, the block's CRC-32 or, at the latest, the trailer's CRC-32 of the
+  whole. Payload damage is caught by the codec or, at the latest, by the block's CRC.
 
 Every problem with the input raises CmzipError with a one-line message.
 """
@@ -57,15 +67,21 @@ from .levels import (DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_flags, check_lev
                      level_fingerprint, predictor_flags)
 
 MAGIC = b"\x89CMZ"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MIN_BLOCK_LOG, MAX_BLOCK_LOG = 16, 26
 DEFAULT_BLOCK_SIZE = 1 << 22
 
 _STREAM_FIELDS = struct.Struct("<4sBBBBI")   # magic, version, level, block_log, flags, fingerprint
-_BLOCK_FIELDS = struct.Struct("<IIII")       # raw_len, lanes, payload_len, raw_crc
-_TRAILER_FIELDS = struct.Struct("<QI")       # total_len, total_crc
 _U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
 _CRC_SIZE = _U32.size
+# What follows the varints of a block header or the trailer: a CRC-32 (raw_crc or total_crc)
+# and the 16-bit check.
+_FIXED_TAIL = _U32.size + _U16.size
+# Varint limits (bytes, bits) of the 32-bit fields and of total_len.
+_VARINT32 = (5, 32)
+_VARINT64 = (10, 64)
+END_OF_BLOCKS = b"\x00"
 
 # Reads of untrusted lengths go in pieces of at most this size, so that a header claiming a
 # huge payload in a short file fails at the end of the file instead of allocating the claim.
@@ -95,7 +111,6 @@ class StreamHeader:
 @dataclass(frozen=True)
 class BlockHeader:
     raw_len: int
-    lanes: int
     payload_len: int
     raw_crc: int
 
@@ -117,6 +132,33 @@ class StreamInfo:
 def _sealed(fields):
     """The packed fields followed by their CRC-32."""
     return fields + _U32.pack(zlib.crc32(fields))
+
+
+def _checked(fields):
+    """The packed fields followed by their 16-bit check: the low 16 bits of their CRC-32."""
+    return fields + _U16.pack(zlib.crc32(fields) & 0xFFFF)
+
+
+def varint(value):
+    """value as a canonical unsigned LEB128 varint."""
+    if value < 0:
+        raise ValueError(f"a varint is unsigned, got {value}")
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def block_header_bytes(raw_len, payload_len, raw_crc):
+    """A block header as the format lays it out, its check included."""
+    return _checked(varint(raw_len) + varint(payload_len) + _U32.pack(raw_crc))
+
+
+def trailer_bytes(total_len, total_crc):
+    """The trailer as the format lays it out, its check included."""
+    return _checked(varint(total_len) + _U32.pack(total_crc))
 
 
 def write_all(file, data):
@@ -165,24 +207,23 @@ class StreamEncoder:
         data = bytes(data)
         if not 0 < len(data) <= self.block_size:
             raise ValueError(f"a block holds 1 to {self.block_size} bytes, got {len(data)}")
-        lanes, payload = self._codec.lanes_for(len(data)), self._codec.encode_block(data)
+        payload = self._codec.encode_block(data)
         if len(payload) > max_payload_len(len(data)):
             # A codec bug; refuse to write a file that every decoder would reject.
             raise RuntimeError(f"codec produced {len(payload)} bytes for a {len(data)}-byte block")
-        self._write(_sealed(_BLOCK_FIELDS.pack(len(data), lanes, len(payload), zlib.crc32(data))))
+        self._write(block_header_bytes(len(data), len(payload), zlib.crc32(data)))
         self._write(payload)
         self.original_size += len(data)
         self._crc = zlib.crc32(data, self._crc)
 
     def learner_metrics(self):
         """The online learners' own metrics so far (bits per byte, updates), one dict each."""
-        predictor = self._codec.predictor
-        return [m.metrics.summary() for m in predictor.byte_models] if predictor else []
+        return self._codec.learner_metrics()
 
     def finish(self):
         """Write the end marker and the trailer. The stream is then complete."""
-        self._write(_U32.pack(0))
-        self._write(_sealed(_TRAILER_FIELDS.pack(self.original_size, self._crc)))
+        self._write(END_OF_BLOCKS)
+        self._write(trailer_bytes(self.original_size, self._crc))
 
     def _write(self, data):
         write_all(self._fout, data)
@@ -241,12 +282,57 @@ class _Reader:
         if skipped < n:
             raise _truncated(what, skipped, n)
 
+    def read_byte(self):
+        """The next byte as an int, or None at the end of the input."""
+        byte = self._file.read(1)
+        if not byte:
+            return None
+        self.position += 1
+        return byte[0]
+
     def at_end(self):
         return not self._file.read(1)
 
 
 def _truncated(what, got, wanted):
     return CmzipError(f"truncated input: {what} has {got} of {wanted} bytes")
+
+
+def _read_varint(reader, what, field, limits):
+    """Read one canonical varint from the untrusted input, byte by byte, never more than
+    limits[0] bytes; its value must be below 2**limits[1]. Returns (value, its bytes)."""
+    max_bytes, max_bits = limits
+    encoded = bytearray()
+    value = 0
+    while True:
+        byte = reader.read_byte()
+        if byte is None:
+            raise CmzipError(f"truncated input: {what} is cut off in its {field} varint")
+        value |= (byte & 0x7F) << (7 * len(encoded))
+        encoded.append(byte)
+        if not byte & 0x80:
+            break
+        if len(encoded) == max_bytes:
+            raise CmzipError(f"corrupt {what}: {field} varint is longer than {max_bytes} bytes")
+    if byte == 0 and len(encoded) > 1:
+        raise CmzipError(f"corrupt {what}: {field} varint is not canonical "
+                         f"(a superfluous zero group)")
+    if value >> max_bits:
+        raise CmzipError(f"corrupt {what}: {field} {value} does not fit in {max_bits} bits")
+    return value, bytes(encoded)
+
+
+def _read_fixed_tail(reader, head, what):
+    """Read the CRC-32 and the 16-bit check that follow head (the varints already read) and
+    verify the check over head and the CRC-32. Returns that CRC-32."""
+    tail = reader.read_up_to(_FIXED_TAIL)
+    if len(tail) < _FIXED_TAIL:
+        raise _truncated(what, len(head) + len(tail), len(head) + _FIXED_TAIL)
+    fields = head + tail[:_U32.size]
+    (check,) = _U16.unpack(tail[_U32.size:])
+    if zlib.crc32(fields) & 0xFFFF != check:
+        raise CmzipError(f"corrupt {what} (checksum mismatch)")
+    return _U32.unpack(tail[:_U32.size])[0]
 
 
 def _unseal(data, what):
@@ -260,10 +346,14 @@ def _unseal(data, what):
 def _read_stream_header(reader):
     size = _STREAM_FIELDS.size + _CRC_SIZE
     data = reader.read_up_to(size)
-    # Magic and version come first, before the CRC: a file that is not .cmz at all, or a
-    # future version with another header layout, deserves a message that says so.
+    # Magic and version come first, before the CRC: a file that is not .cmz at all, or one of
+    # another format version (version 1 had a different block and trailer layout), deserves a
+    # message that says so.
     if len(data) >= len(MAGIC) and data[:len(MAGIC)] != MAGIC:
         raise CmzipError("not a .cmz file (bad magic)")
+    if len(data) > len(MAGIC) and data[len(MAGIC)] == 1:
+        raise CmzipError(f"written by an older cmzip in .cmz format version 1; this cmzip reads "
+                         f"format version {FORMAT_VERSION} (decompress it with the older cmzip)")
     if len(data) > len(MAGIC) and data[len(MAGIC)] != FORMAT_VERSION:
         raise CmzipError(f"unsupported .cmz format version {data[len(MAGIC)]} "
                          f"(this cmzip reads version {FORMAT_VERSION})")
@@ -285,16 +375,15 @@ def _read_stream_header(reader):
 def _read_block_header(reader, block_size, index):
     """The next block's header, validated; None at the end marker."""
     what = f"block {index} header"
-    first = reader.read_exact(_U32.size, what)
-    if first == bytes(_U32.size):
+    raw_len, raw_len_bytes = _read_varint(reader, what, "raw_len", _VARINT32)
+    if raw_len == 0:
         return None
-    rest = reader.read_exact(_BLOCK_FIELDS.size + _CRC_SIZE - _U32.size, what)
-    block = BlockHeader(*_BLOCK_FIELDS.unpack(_unseal(first + rest, what)))
+    payload_len, payload_len_bytes = _read_varint(reader, what, "payload_len", _VARINT32)
+    raw_crc = _read_fixed_tail(reader, raw_len_bytes + payload_len_bytes, what)
+    block = BlockHeader(raw_len, payload_len, raw_crc)
     if block.raw_len > block_size:
         raise CmzipError(f"corrupt {what}: block length {block.raw_len} exceeds "
                          f"the block size {block_size}")
-    if block.lanes == 0:
-        raise CmzipError(f"corrupt {what}: zero lanes")
     if block.payload_len > max_payload_len(block.raw_len):
         raise CmzipError(f"corrupt {what}: payload length {block.payload_len} is absurd "
                          f"for a block of {block.raw_len} bytes")
@@ -304,9 +393,8 @@ def _read_block_header(reader, block_size, index):
 def _finish_stream(reader, total_len, total_crc=None):
     """Read the trailer after the end marker, check it against what the blocks held
     (the CRC only if known), and check that nothing follows."""
-    size = _TRAILER_FIELDS.size + _CRC_SIZE
-    trailer_len, trailer_crc = _TRAILER_FIELDS.unpack(
-        _unseal(reader.read_exact(size, "trailer"), "trailer"))
+    trailer_len, trailer_len_bytes = _read_varint(reader, "trailer", "total_len", _VARINT64)
+    trailer_crc = _read_fixed_tail(reader, trailer_len_bytes, "trailer")
     if trailer_len != total_len:
         raise CmzipError(f"length mismatch: the trailer says {trailer_len} bytes, "
                          f"the blocks hold {total_len}")
@@ -335,10 +423,6 @@ def _decode_blocks(reader):
     total_len = total_crc = 0
     index = 1
     while (block := _read_block_header(reader, header.block_size, index)) is not None:
-        expected_lanes = codec.lanes_for(block.raw_len)
-        if block.lanes != expected_lanes:
-            raise CmzipError(f"corrupt block {index} header: {block.lanes} lanes, "
-                             f"expected {expected_lanes}")
         payload = reader.read_exact(block.payload_len, f"block {index} payload")
         data = _decode_payload(codec, block, payload, index)
         total_len += len(data)

@@ -1,10 +1,9 @@
-"""Compression levels: each level is a predictor config plus a lane policy.
+"""Compression levels: each level is a predictor config.
 
 Level 1 is the fastest (few contexts, many lanes), 9 the strongest; DEFAULT_LEVEL balances.
 The config is part of the format: its fingerprint is stored in every .cmz header, so a decoder
 refuses a file whose models it would not rebuild identically.
 """
-import math
 import zlib
 
 from .errors import CmzipError
@@ -13,7 +12,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 5
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -46,59 +45,32 @@ _MAX = _FULL + ["rec3", "aligned2"]
 #            but took the default level under 30 KB/s on book1
 #   level 8, hidden 256: 1.9819 -> 1.9619 (-1.01%), at about twice level 8's time without it
 # Level 9 keeps hidden 128: its QCT already makes it the slowest level.
-_GRU5 = ("gru", {"hidden": 96, "train_lanes": 128, "lora_rank": 16, "lora_lr": 0.01})
-_GRU = ("gru", {"hidden": 128, "train_lanes": 192})
-_GRU_WIDE = ("gru", {"hidden": 256, "train_lanes": 192})
+# The byte learners of the stronger levels (measured with version 1's lane codec on Calgary's 14
+# text files, with and without the GRU: level 8, hidden 256: -1.01%; levels 6, 7, 9, hidden 128:
+# -0.6..-0.8%).  Level 5 no longer has one: it is the fast context-mixing level.
+_GRU = ("gru", {"hidden": 128, "train_lanes": 1})
+_GRU_WIDE = ("gru", {"hidden": 256, "train_lanes": 1})
 
-_BASE = dict(table_bits=22, match=True, match_bits=22, match_min=6, mixer_lr=24, final_lr=4,
-             init_weight=0.15, lane_cap=32, novel_prior=512)
-
-# Lanes trade compression for speed: Python pays per step, so more lanes = faster, but the lanes'
-# batched updates learn less per byte, the more so the fewer bytes each lane gets (measured with
-# an earlier level 5, book1: 2.18 bits per byte with 64 lanes, 2.19 with 128, 2.20 with 256; 100 KB of geo: 3.77
-# with 128 lanes, 4.02 with 256).  A block of n bytes gets sqrt(n) / lane_spacing lanes, or
-# n / long_lane if that is more, at most max_lanes: a 10 KB file still takes only a few hundred
-# steps, a big file gets long lanes, and speed stays up on big inputs.  At the default level a
-# block under small_input bytes gets at least n / small_steps lanes (below).
-#
-# Small inputs at the default level.  A step costs about the same with 15 lanes as with 60, so a
-# small input's time is its step count, and the GRU is about half of each step while it has too
-# little data to learn much.  Measured on grammar.lsp, xargs.1, fields.c, paper5, paper4 (4-13 KB)
-# and obj1, cp.html, paper6, progc (21-40 KB), codec compress only, on a busy machine:
-#                             total bpb   time
-#   GRU, lane spacing 4        2.4291    26.8 s   (fields.c 2.04 s)
-#   GRU, lane spacing 2        2.4801    17.2 s
-#   no GRU, lane spacing 4     2.4687    13.7 s
-#   no GRU, lane spacing 2     2.5126     9.9 s
-# Dropping the GRU costs fewer bits than doubling the lanes for the same time saved.  So inputs
-# under 16 KiB drop the GRU and are coded in at most `small_steps` steps; on the five files under
-# 16 KiB, at most 160 / 200 / 256 steps gave 2.6466 / 2.6047 / 2.5787 bpb, and 200 keeps
-# fields.c near half a second (0.53 s codec time; 2.04 s before).  (Lane lengths differ by a few
-# percent, so "at most" is within about 5%.)
-_SMALL = 16 << 10
+# slot_bits: log2 of the bucket table's slots (16 bytes each; 22 -> 64 MiB), shared by all
+# contexts; history_bits: the stream history the match model and record contexts can reach;
+# match_bits: the match model's table.  Tables are no bigger than the first block can fill.
+_BASE = dict(slot_bits=22, history_bits=24, match=True, match_bits=22, match_min=6,
+             mixer_lr=24, final_lr=4, apm_rate=7, init_weight=0.15)
 
 LEVELS = {
-    1: dict(_BASE, contexts=_FAST, mixers=["c0"], apms=[], lane_spacing=1, long_lane=700,
-            max_lanes=1024),
-    2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"], lane_spacing=1, long_lane=1000,
-            max_lanes=768),
-    3: dict(_BASE, contexts=_TEXT + ["sparse1", "rec1"], mixers=["c0", "match"], apms=["c0", "c1"],
-            lane_spacing=2, long_lane=1200, max_lanes=640),
-    4: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match"], apms=["c0", "c1"],
-            lane_spacing=2, long_lane=1500, max_lanes=512),
-    5: dict(_BASE, contexts=_BALANCED, mixers=["c0", "match", "c1", "insn"], apms=["c0", "c1"],
-            lane_spacing=4, long_lane=2000, max_lanes=384, byte_models=[_GRU5],
-            small_input=_SMALL, small_steps=200, learners_from=_SMALL),
+    1: dict(_BASE, contexts=_FAST, mixers=["c0"], apms=[], slot_bits=20),
+    2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
+    3: dict(_BASE, contexts=_TEXT + ["sparse1", "rec1"], mixers=["c0", "match"], apms=["c0", "c1"]),
+    4: dict(_BASE, contexts=_DEFAULT, mixers=["c0", "match"], apms=["c0", "c1"]),
+    5: dict(_BASE, contexts=_BALANCED, mixers=["c0", "match", "c1", "insn"], apms=["c0", "c1"]),
     6: dict(_BASE, contexts=_FULL6, mixers=["c0", "match", "c1", "insn"], apms=["c0", "c1", "c2"],
-            table_bits=23, lane_spacing=6, long_lane=4000, max_lanes=192, byte_models=[_GRU]),
+            slot_bits=23, byte_models=[_GRU]),
     7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
-            table_bits=23, lane_spacing=7, max_lanes=128, byte_models=[_GRU]),
+            slot_bits=23, byte_models=[_GRU]),
     8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "byte"],
-            apms=["c0", "c1", "c2"], table_bits=24, lane_spacing=8, max_lanes=96,
-            byte_models=[_GRU_WIDE]),
+            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_WIDE]),
     9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits", "byte"],
-            apms=["c0", "c1", "c2"], table_bits=24, lane_spacing=10, max_lanes=64,
-            byte_models=[_GRU, ("qct", {})]),
+            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU, ("qct", {})]),
 }
 
 
@@ -173,8 +145,8 @@ def level_fingerprint(level, flags=0):
 
 
 def describe_level(level, flags=0, first_block_len=None):
-    """The level's predictors, mixers and lane limit; with first_block_len, the byte learners
-    that a stream with that first block actually uses."""
+    """The level's predictors and mixers; with first_block_len, the byte learners that a stream
+    with that first block actually uses."""
     cfg = level_config(level, flags)
     predictors = [f"context[{','.join(cfg['contexts'])}]"]
     if cfg["match"]:
@@ -183,15 +155,4 @@ def describe_level(level, flags=0, first_block_len=None):
                 else stream_byte_models(cfg, first_block_len))
     for name, settings in learners:
         predictors.append(name + "".join(f" {k}={v}" for k, v in sorted(settings.items())))
-    return {"level": level, "predictors": predictors, "mixers": list(cfg["mixers"]),
-            "max_lanes": cfg["max_lanes"]}
-
-
-def lanes_for(n, level):
-    """Deterministic lane count for a block of n bytes (integer arithmetic only)."""
-    cfg = level_config(level)
-    by_root = math.isqrt(n) // cfg["lane_spacing"]
-    by_length = n // cfg.get("long_lane", 1 << 62)
-    if n < cfg.get("small_input", 0):                 # a small input takes few steps
-        by_length = max(by_length, -(-n // cfg["small_steps"]))
-    return max(1, min(cfg["max_lanes"], max(by_root, by_length)))
+    return {"level": level, "predictors": predictors, "mixers": list(cfg["mixers"])}

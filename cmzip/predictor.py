@@ -1,162 +1,281 @@
 """The predictor: everything between "the bits coded so far" and "P(next bit = 1)".
 
-Reads top to bottom like lpaq's: the models name StateMap entries (and give direct inputs), which
-become stretched probabilities; byte learners (GRU, QCT) add their bit predictions as inputs; a
-layer of mixers combines them under weight sets chosen by small contexts, a final mixer combines
-the mixers, and APM stages refine the result.  One instance
-serves all lanes; the learned tables are shared by the lanes and live as long as the stream;
-per-lane arrays are (..., L).
+Reads top to bottom like lpaq's.  Per bit:
+
+1. contexts: each of the level's hashed contexts names a bit-history state in its slot of the
+   bucket table (a new slot at each nibble boundary); a StateMap turns the state into a
+   probability, stretched into a mixer input;
+2. match model: the bit the longest recent match expects, with a learned confidence (a StateMap
+   input) and a direct input that grows with the match length;
+3. byte learners (GRU, QCT; levels 6-9): their P(bit | the bits of this byte so far), given from
+   outside the compiled code once per byte (`ext`);
+4. mixers: K first-layer mixers over all inputs, each with weight sets chosen by its own small
+   context (selector), then a final mixer over their outputs (weight set by the partial byte);
+5. APMs refine the result under small contexts; the mixer's own estimate keeps half the weight.
+
+After the bit is known every part learns from it (update_bit); after the byte, the history,
+the match model and the context hashes move on (update_byte).
+
+All state is a NamedTuple of numpy arrays (`Model`), made in Python by new_model() where the
+sizes and initial values can be read; the compiled functions below only index it.
 """
+from typing import NamedTuple
+
 import numpy as np
 
-from .exact import STRETCH, squash
-from .levels import stream_byte_models
-from .mixer import APM, Mixer
-from .models.context import ContextModel
-from .models.match import MatchModel
-from .models import byte_models
-from .statemap import P22, StateMap
+from .exact import SMAX, SQUASH, STRETCH
+from .hashtable import find_slot, new_table
+from .jit import inline as njit
+from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, train
+from .models import history as hist_mod
+from .models import match as match_mod
+from .models.contexts import CONTEXT_IDS, USES_RECORDS, context_hash, hash32
+from .models.history import C4, POS, word_start
+from .statemap import STEP, new_statemap, sm_p16, sm_update, state_tables
 
-BIAS = 256           # a constant input lets every mixer learn an offset
+BIAS = 256                      # a constant input lets every mixer learn an offset
+SM_LIMIT = 1023                 # StateMap counts stop here: entries keep adapting
 
-# weight-set selectors of the first mixer layer, and APM contexts: name -> number of values
-SELECTOR_SIZES = {"c0": 256, "c1": 256, "match": 16 * 8, "order": 16 * 8, "c2bits": 256,
-                  "byte": 12 * 8, "insn": 4 * 64}
-APM_SIZES = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
+# first-layer weight-set selectors: name -> (id, number of sets)
+SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 16 * 8),
+             "c2bits": (4, 256), "byte": (5, 12 * 8), "insn": (6, 4 * 64)}
+# APM contexts: name -> (id, number of rows)
+APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
+
+# Model.b: per-byte and per-bit scalars
+B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW = range(7)
 
 
-def _table_bits(limit, n, extra):
-    """Table size for a stream whose first block has n bytes: no bigger than the data can fill."""
-    return int(min(limit, max(12, n.bit_length() + extra)))
+class Config(NamedTuple):
+    contexts: np.ndarray        # int64 context ids (models/contexts.py)
+    selectors: np.ndarray       # int64 selector ids of the first-layer mixers
+    set_offset: np.ndarray      # int64: where each first-layer mixer's weight sets start
+    apms: np.ndarray            # int64 APM context ids
+    apm_offset: np.ndarray      # int64: where each APM's rows start
+    use_match: bool
+    detect_records: bool
+    n_ext: int                  # inputs from byte learners
+    mixer_rate: int
+    final_rate: int
+    apm_rate: int
 
 
-class Predictor:
-    def __init__(self, config, first_block_len):
-        n = first_block_len
-        self.context = ContextModel(config["contexts"], _table_bits(config["table_bits"], n, 5))
-        self.models = [self.context]
-        self.match = None
-        if config["match"]:
-            self.match = MatchModel(_table_bits(config["match_bits"], n, 1), config["match_min"])
-            self.models.append(self.match)
-        # one StateMap serves every model: each owns a block of entries, and all look-ups of
-        # a bit are one gather, all updates one pass
-        base = 0
-        for m in self.models:
-            m.map_base = base
-            base += m.map_size
-        self.statemap = StateMap(
-            np.concatenate([m.map_init if m.map_init is not None else np.full(m.map_size, P22 // 2)
-                            for m in self.models]),
-            limit=1023, lane_cap=config["lane_cap"],
-            confidence=np.concatenate([m.map_confidence(config["novel_prior"]) for m in self.models]))
-        self.n_maps = sum(m.n_maps for m in self.models)
-        # byte-level learners (GRU, QCT): each predicts the next byte's distribution and gives
-        # the mixer its bit predictions as direct inputs
-        self.byte_models = [byte_models.create(name, cfg)
-                            for name, cfg in stream_byte_models(config, first_block_len)]
-        self.byte_inputs_at = self.n_maps + (1 if self.match else 0)
-        n_byte_inputs = sum(m.n_inputs for m in self.byte_models)
-        self.learners = self.models + self.byte_models          # everything told about each byte
-        self.n_inputs = self.byte_inputs_at + n_byte_inputs + 1
-        self.selectors = config["mixers"]
-        self.uses_insn = "insn" in self.selectors
-        k = len(self.selectors)
-        self.mixer = Mixer(self.n_inputs, [SELECTOR_SIZES[s] for s in self.selectors],
-                           lr=config["mixer_lr"], init_weight=config["init_weight"],
-                           lane_cap=config["lane_cap"])
-        self.final = Mixer(k + 1, [256], lr=config["final_lr"], init_weight=1 / k,
-                           lane_cap=config["lane_cap"]) if k > 1 else None
-        self.apm_contexts = config["apms"]
-        self.apm = APM([APM_SIZES[a] for a in self.apm_contexts]) if self.apm_contexts else None
+class Model(NamedTuple):
+    cfg: Config
+    hist: hist_mod.History
+    match: match_mod.Match
+    table: np.ndarray           # uint8 bucket table (hashtable.py)
+    slot_mask: int
+    next_state: np.ndarray      # int64 (512,): next[2 * state + bit]
+    priority: np.ndarray        # int64 (256,): a state's total count
+    ctx_hash: np.ndarray        # int64 (n_ctx,): each context's hash for this byte
+    ctx_slot: np.ndarray        # int64 (n_ctx,): its slot for this nibble
+    ctx_at: np.ndarray          # int64 (n_ctx,): the table byte holding this bit's state
+    sm: np.ndarray              # int64 StateMap: 256 entries per context, then the match's
+    sm_at: np.ndarray           # int64 (n_maps,): the entries that predicted this bit
+    step: np.ndarray            # int64 StateMap steps by count
+    ext: np.ndarray             # int64 (n_ext, 256): byte learners' stretched P(1) by c0
+    x: np.ndarray               # int64 (n_inputs,): first-layer inputs
+    w: np.ndarray               # int64 (sets, n_inputs): first-layer weights
+    rows: np.ndarray            # int64 (K,): the weight set each first-layer mixer uses
+    p1: np.ndarray              # int64 (K,): their p16
+    x2: np.ndarray              # int64 (K + 1,): their stretched outputs and the bias
+    w2: np.ndarray              # int64 (256, K + 1): final mixer weights, by the partial byte
+    apm: np.ndarray             # int64 APM nodes
+    apm_node: np.ndarray        # int64 (n_apms,): the node each APM trains
+    b: np.ndarray               # int64 scalars (B_...)
+    stretch: np.ndarray         # int64 (65536,): p16 -> stretch
+    squash: np.ndarray          # int64 (2 * SMAX + 1,): stretch + SMAX -> p16
 
-    def start_block(self, hist):
-        self.hist = hist
-        for m in self.learners:
-            m.start_block(hist)
-        lanes = hist.lanes
-        self.x = np.zeros((self.n_inputs, lanes))            # first-layer inputs
-        self.x[-1] = BIAS
-        self.x2 = np.zeros((len(self.selectors) + 1, lanes))  # final-mixer inputs
-        self.x2[-1] = BIAS
-        self.selected = np.zeros((len(self.selectors), lanes), dtype=np.int64)
-        self.apm_selected = np.zeros((len(self.apm_contexts), lanes), dtype=np.int64)
 
-    def start_byte(self):
-        for m in self.learners:
-            m.start_byte(self.hist)
-        c1 = self.hist.c1()
-        c2 = ((self.hist.c4 >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
-        self.c1 = c1
-        self.c1_shifted = c1 << 8
-        self.c2c1_shifted = (c2 << 16) | (c1 << 8)
-        self.c2bits = (c2 >> 4) * 16 + (c1 >> 4)
-        if self.uses_insn:
-            # where in a 32-bit word, and the top 6 bits of the previous word's first byte
-            self.insn = (self.hist.pos & 3) * 64 + (self.hist.word_start(1) >> 2)
+def _bits_for(count, low, high):
+    """log2 of a power-of-two table size: at least `count` entries, within [low, high]."""
+    return int(min(high, max(low, (max(count, 1) - 1).bit_length())))
 
-    def predict(self, c0, bitpos):
-        """P(next bit = 1) for every lane, as p16 (L,)."""
-        contexts = np.concatenate([m.bit_contexts(c0, bitpos) for m in self.models])
-        self.x[:self.n_maps] = STRETCH[self.statemap.predict(contexts)]
-        if self.match:
-            self.x[self.n_maps] = self.match.bit_inputs()
-        i = self.byte_inputs_at
-        for m in self.byte_models:
-            self.x[i:i + m.n_inputs] = m.bit_inputs(c0, bitpos)
-            i += m.n_inputs
-        s, p = self.mixer.predict(self.x, self._selectors(c0, bitpos))
-        if self.final is not None:
-            self.x2[:-1] = s
-            s, p = self.final.predict(self.x2, c0[None, :])
-        if self.apm is None:
-            return p[0]
-        refined = self.apm.predict(p[0], self._apm_contexts(c0))
-        # average in the stretch domain, the mixer's own estimate keeping half the weight: a
-        # near-certain prediction stays near-certain even while an APM is still catching up
-        k = len(self.apm_contexts)
-        return squash((k * s[0] + STRETCH[refined].sum(axis=0)) // (2 * k))
 
-    def update(self, bits):
-        self.statemap.update(bits)
-        for m in self.models:           # byte learners learn per byte, in start_byte
-            m.update(bits)
-        self.mixer.update(bits)
-        if self.final is not None:
-            self.final.update(bits)
-        if self.apm is not None:
-            self.apm.update(bits)
+def new_model(config, first_block_len, n_ext=0):
+    """Fresh models for a stream whose first block (the whole input, if shorter than a block)
+    has first_block_len bytes: tables no bigger than that data can fill."""
+    n = first_block_len
+    contexts = np.array([CONTEXT_IDS[c] for c in config["contexts"]], dtype=np.int64)
+    n_ctx = len(contexts)
+    selectors = [SELECTORS[s] for s in config["mixers"]]
+    apms = [APMS[a] for a in config["apms"]]
+    k = len(selectors)
+    use_match = bool(config["match"])
+    n_inputs = n_ctx + (2 if use_match else 0) + n_ext + 1
+    cfg = Config(contexts=contexts,
+                 selectors=np.array([s[0] for s in selectors], dtype=np.int64),
+                 set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
+                 apms=np.array([a[0] for a in apms], dtype=np.int64),
+                 apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
+                 use_match=use_match,
+                 detect_records=any(c in USES_RECORDS for c in config["contexts"]),
+                 n_ext=n_ext, mixer_rate=config["mixer_lr"], final_rate=config["final_lr"],
+                 apm_rate=config["apm_rate"])
+    # each byte touches two slots per context: a table of about that many slots, up to the
+    # level's limit
+    slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
+    nxt, total = state_tables()
+    sm = np.concatenate([new_statemap(n_ctx), new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
+    x = np.zeros(n_inputs, dtype=np.int64)
+    x[-1] = BIAS
+    x2 = np.zeros(k + 1, dtype=np.int64)
+    x2[-1] = BIAS
+    return Model(
+        cfg=cfg,
+        hist=hist_mod.new_history(_bits_for(2 * n, 16, config["history_bits"])),
+        match=match_mod.new_match(_bits_for(2 * n, 12, config["match_bits"]), config["match_min"]),
+        table=new_table(slot_bits), slot_mask=(1 << slot_bits) - 1,
+        next_state=nxt, priority=total,
+        ctx_hash=np.zeros(n_ctx, dtype=np.int64), ctx_slot=np.zeros(n_ctx, dtype=np.int64),
+        ctx_at=np.zeros(n_ctx, dtype=np.int64),
+        sm=sm, sm_at=np.zeros(n_ctx + 1, dtype=np.int64), step=STEP.copy(),
+        ext=np.zeros((max(n_ext, 1), 256), dtype=np.int64),
+        x=x, w=new_weights(sum(s[1] for s in selectors), n_inputs, config["init_weight"]),
+        rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
+        w2=new_weights(256, k + 1, 1.0 / k),
+        apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
+        b=np.zeros(7, dtype=np.int64), stretch=STRETCH.copy(), squash=SQUASH.copy())
 
-    def _selectors(self, c0, bitpos):
-        """The weight set each first-layer mixer uses, per lane: (K, L)."""
-        for row, name in zip(self.selected, self.selectors):
-            if name == "c0":                   # the bits of this byte so far
-                row[:] = c0
-            elif name == "c1":                 # the previous byte
-                row[:] = self.c1
-            elif name == "match":              # the match length bucket, and the bit position
-                row[:] = self.match.bucket * 8 + bitpos if self.match else bitpos
-            elif name == "order":              # how many contexts have been seen before
-                row[:] = np.minimum(np.count_nonzero(self.context.state, axis=0), 15) * 8 + bitpos
-            elif name == "c2bits":             # high nibbles of the previous two bytes
-                row[:] = self.c2bits
-            elif name == "insn":               # fixed-width instructions: where in the word, and
-                row[:] = self.insn             # what kind of instruction came before
-            elif name == "byte":               # how sure the first byte learner is, and the bit position
-                if self.byte_models:
-                    sure = np.abs(self.x[self.byte_inputs_at]).astype(np.int64) >> 8
-                    row[:] = np.minimum(sure, 11) * 8 + bitpos
-                else:                          # a predictor set without byte learners
-                    row[:] = bitpos
-        return self.selected
 
-    def _apm_contexts(self, c0):
-        """The context of each APM, per lane: (n_apms, L)."""
-        for row, name in zip(self.apm_selected, self.apm_contexts):
-            if name == "c0":                   # the bits of this byte so far
-                row[:] = c0
-            elif name == "c1":                 # ... and the previous byte
-                row[:] = c0 | self.c1_shifted
-            elif name == "c2":                 # ... and the two previous bytes, hashed to 16 bits
-                row[:] = (((self.c2c1_shifted | c0) * 0x9E3779B1) >> 20) & 0xFFFF
-        return self.apm_selected
+@njit
+def predict_bit(m, c0, bitpos):
+    """P(next bit = 1) as p16 in [1, 65535]; c0 is 1 followed by the bits of this byte so far."""
+    cfg = m.cfg
+    n_ctx = cfg.contexts.shape[0]
+    # 1. contexts: a new slot at each nibble boundary, then the state of this partial nibble
+    if bitpos == 0 or bitpos == 4:
+        for i in range(n_ctx):
+            h = m.ctx_hash[i] if bitpos == 0 else hash32(m.ctx_hash[i], c0, 77)
+            m.ctx_slot[i] = find_slot(m.table, h, m.slot_mask, m.priority)
+    if bitpos < 4:
+        nibble = c0
+    else:
+        nibble = (c0 & ((1 << (bitpos - 4)) - 1)) | (1 << (bitpos - 4))
+    known = 0
+    for i in range(n_ctx):
+        at = m.ctx_slot[i] + nibble
+        m.ctx_at[i] = at
+        state = np.int64(m.table[at])
+        if state != 0:
+            known += 1
+        m.sm_at[i] = i * 256 + state
+        m.x[i] = m.stretch[sm_p16(m.sm, i * 256 + state)]
+    m.b[B_KNOWN] = known
+    j = n_ctx
+    # 2. match model
+    bucket = 0
+    if cfg.use_match:
+        bucket, expected = match_mod.expected_bit(m.match, c0, bitpos)
+        at = n_ctx * 256 + 2 * bucket + expected
+        m.sm_at[n_ctx] = at
+        m.x[j] = m.stretch[sm_p16(m.sm, at)]
+        m.x[j + 1] = (2 * expected - 1) * m.match.s[match_mod.STRENGTH] if bucket > 0 else 0
+        j += 2
+    m.b[B_MATCH_BUCKET] = bucket
+    # 3. byte learners
+    for e in range(cfg.n_ext):
+        m.x[j + e] = m.ext[e, c0]
+    n_inputs = m.x.shape[0]
+    # 4. mixers
+    k = cfg.selectors.shape[0]
+    for i in range(k):
+        row = cfg.set_offset[i] + _selector(m, cfg.selectors[i], c0, bitpos)
+        m.rows[i] = row
+        s = dot(m.w, row, m.x, n_inputs)
+        m.x2[i] = s
+        m.p1[i] = m.squash[s + SMAX]
+    if k > 1:
+        m.b[B_FINAL_ROW] = c0
+        s = dot(m.w2, c0, m.x2, k + 1)
+        p = m.squash[s + SMAX]
+    else:
+        s = m.x2[0]
+        p = m.p1[0]
+    m.b[B_P_FINAL] = p
+    # 5. APMs
+    n_apms = cfg.apms.shape[0]
+    if n_apms == 0:
+        return p
+    total = n_apms * s
+    for i in range(n_apms):
+        refined, node = apm_predict(m.apm, cfg.apm_offset[i] + _apm_context(m, cfg.apms[i], c0), s)
+        m.apm_node[i] = node
+        total += m.stretch[refined]
+    return m.squash[(total // (2 * n_apms)) + SMAX]
+
+
+@njit
+def _selector(m, sid, c0, bitpos):
+    """The weight set (within its mixer) that selector `sid` picks for this bit."""
+    if sid == 0:                # the bits of this byte so far
+        return c0
+    if sid == 1:                # the previous byte
+        return m.b[B_C1]
+    if sid == 2:                # the match's confidence bucket, and the bit position
+        return m.b[B_MATCH_BUCKET] * 8 + bitpos
+    if sid == 3:                # how many contexts have been seen before
+        return min(m.b[B_KNOWN], 15) * 8 + bitpos
+    if sid == 4:                # the high nibbles of the previous two bytes
+        return m.b[B_C2BITS]
+    if sid == 5:                # how sure the first byte learner is, and the bit position
+        if m.cfg.n_ext == 0:
+            return bitpos
+        j = m.cfg.contexts.shape[0] + (2 if m.cfg.use_match else 0)
+        return min(abs(m.x[j]) >> 8, 11) * 8 + bitpos
+    return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
+
+
+@njit
+def _apm_context(m, aid, c0):
+    if aid == 0:                # the bits of this byte so far
+        return c0
+    if aid == 1:                # ... and the previous byte
+        return c0 | (m.b[B_C1] << 8)
+    c2c1 = m.hist.s[C4] & 0xFFFF    # ... and the two previous bytes, hashed to 16 bits
+    return (((c2c1 << 8) | c0) * 0x9E3779B1 >> 20) & 0xFFFF
+
+
+@njit
+def update_bit(m, bit):
+    """Every part learns from the bit just coded."""
+    cfg = m.cfg
+    n_ctx = cfg.contexts.shape[0]
+    for i in range(n_ctx):
+        sm_update(m.sm, m.sm_at[i], bit, SM_LIMIT, m.step)
+        at = m.ctx_at[i]
+        m.table[at] = m.next_state[2 * np.int64(m.table[at]) + bit]
+    if cfg.use_match:
+        sm_update(m.sm, m.sm_at[n_ctx], bit, SM_LIMIT, m.step)
+    n_inputs = m.x.shape[0]
+    k = cfg.selectors.shape[0]
+    for i in range(k):
+        train(m.w, m.rows[i], m.x, n_inputs, (bit << 16) - m.p1[i], cfg.mixer_rate)
+    if k > 1:
+        train(m.w2, m.b[B_FINAL_ROW], m.x2, k + 1, (bit << 16) - m.b[B_P_FINAL], cfg.final_rate)
+    for i in range(cfg.apms.shape[0]):
+        apm_update(m.apm, m.apm_node[i], bit, cfg.apm_rate)
+
+
+@njit
+def update_byte(m, byte):
+    """After the 8th bit: the history, the match model and the contexts move on a byte."""
+    cfg = m.cfg
+    hist_mod.push(m.hist, byte, cfg.detect_records)
+    if cfg.use_match:
+        match_mod.update_byte(m.match, m.hist)
+    start_byte(m)
+
+
+@njit
+def start_byte(m):
+    """What the next byte's bits share: the contexts' hashes and the selectors' byte parts.
+    (Also called once on a fresh model, for the stream's first byte.)"""
+    cfg = m.cfg
+    for i in range(cfg.contexts.shape[0]):
+        m.ctx_hash[i] = context_hash(m.hist, cfg.contexts[i])
+    c4 = m.hist.s[C4]
+    m.b[B_C1] = c4 & 255
+    m.b[B_C2BITS] = ((c4 >> 12) & 15) * 16 + ((c4 >> 4) & 15)
+    m.b[B_INSN] = (m.hist.s[POS] & 3) * 64 + (word_start(m.hist, 1) >> 2)

@@ -5,17 +5,15 @@ A slot of a context table holds one byte: the index of a *bit-history state*, a 
 other bit shows up (recent behaviour matters more on non-stationary data).  The state machine is
 generated below from that rule; state 0 is "never seen".
 
-A StateMap turns a state into a probability that is *learned*: the table p[state] moves towards
-the bits that actually followed that state, with a step 1/(n + 1.5) that shrinks as the entry's
-count n grows (an incremental average, up to a limit so it keeps adapting).
-
-Lanes: all lanes share the tables.  A step's updates from every lane are applied together, and
-the combined update must not depend on the order in which lanes are processed, so a StateMap
-entry is updated from the counts of zeros and ones its lanes saw (order-free): the incremental
-average over those bits, with at most `lane_cap` of them counted per step.
+A StateMap turns a small context (for example a context's number * 256 + a bit-history state)
+into a probability that is *learned*: each entry moves towards the bits that actually followed
+it, with a step 1/(n + 1.5) that shrinks as the entry's count n grows (an incremental average, up
+to a limit so that it keeps adapting).  An entry is one int64 holding a 22-bit probability above
+a 10-bit count, updated with integer arithmetic only (as lpaq's StateMap).
 """
 import numpy as np
 
+from .jit import inline as njit
 
 SINGLE_LIMIT = 44      # longest run of one bit a state can count
 MIXED_LIMIT = 18       # n0 + n1 bound once both bits have been seen
@@ -59,6 +57,10 @@ STATE_COUNTS, NEXT_STATE = _build_state_machine()   # (S, 2) counts, (S, 2) tran
 N_STATES = len(STATE_COUNTS)
 
 P22 = 1 << 22      # state maps keep 22-bit probabilities; p16 = p22 >> 6
+COUNT_BITS = 10
+COUNT_MASK = (1 << COUNT_BITS) - 1
+# the step of an entry seen n times, as lpaq: 2^14 / (n + 1.5), in units that make it 1/(n + 1.5)
+STEP = np.array([16384 // (n + n + 3) for n in range(1 << COUNT_BITS)], dtype=np.int64)
 
 
 def initial_p22():
@@ -67,53 +69,37 @@ def initial_p22():
     return (((5 * n1 + 2) * P22) // (5 * (n0 + n1) + 4)).astype(np.int64)
 
 
-class StateMap:
-    """A table of adaptive probabilities indexed by small contexts (for example a context
-    number * 256 + a bit-history state).  `init` gives each entry's starting 22-bit
-    probability."""
+def state_tables():
+    """The transition table as next[2 * state + bit] (256 states, unreachable ones stay 0),
+    and each state's total count n0 + n1 (a bucket's priority when it is replaced)."""
+    nxt = np.zeros(512, dtype=np.int64)
+    nxt[:2 * N_STATES] = NEXT_STATE.ravel()
+    total = np.zeros(256, dtype=np.int64)
+    total[:N_STATES] = STATE_COUNTS.sum(axis=1)
+    return nxt, total
 
-    def __init__(self, init, limit=1023, lane_cap=32, confidence=None):
-        # float64 holding integers: every update below is a few IEEE-exact-rounded element-wise
-        # operations, the same on every machine, and faster than int64 division
-        self.p = np.array(init, dtype=np.float64)
-        # how many observations the initial p is worth (default: none)
-        self.n = np.zeros_like(self.p) if confidence is None else np.array(confidence, dtype=np.float64)
-        np.minimum(self.n, limit, out=self.n)
-        self.limit, self.lane_cap = limit, lane_cap
-        self.sparse_below = 0.25     # look-ups per update, as a share of the table (measured)
 
-    def predict(self, index):
-        """index: flat map*size + context, any shape -> p16 of the same shape."""
-        self._index = index
-        return (self.p[index] * (1 / 64)).astype(np.int64)
+def new_statemap(n_contexts, per_state_prior=True):
+    """A StateMap of n_contexts * 256 entries; entry c * 256 + s starts at state s's prior
+    (or at 1/2), with a count of 0."""
+    init = np.full(256, P22 // 2, dtype=np.int64)
+    if per_state_prior:
+        init[:N_STATES] = initial_p22()
+    return np.tile(init << COUNT_BITS, n_contexts)
 
-    def update(self, bits):
-        """bits: 0/1, broadcastable to the shape of the last predict() index."""
-        # one count of (entry, bit) pairs gives each entry's zeros and ones of this step
-        index = self._index
-        counts = np.bincount((2 * index + bits).ravel(), minlength=2 * self.p.size)
-        if index.size <= self.p.size * self.sparse_below:
-            # few lanes: work on the looked-up entries only (an entry looked up twice gets the
-            # same new value twice); entries nobody looked up would not change anyway
-            ones = counts[2 * index + 1].astype(np.float64)
-            k = counts[2 * index] + ones
-            p, n = self.p[index], self.n[index]
-            self._learn(p, n, ones, k)
-            self.p[index], self.n[index] = p, n
-        else:
-            ones = counts[1::2].astype(np.float64)
-            self._learn(self.p, self.n, ones, counts[0::2] + ones)
 
-    def _learn(self, p, n, ones, k):
-        """Moves entries p, n (in place) on by k bits of which `ones` were ones (k = 0: no
-        change)."""
-        # more than lane_cap lanes on one entry in one step count as lane_cap lanes (with their
-        # proportion of ones): lanes in lockstep, e.g. at the start of a block, would otherwise
-        # pile hundreds of identical observations onto one entry
-        if k.max() > self.lane_cap:
-            capped = np.minimum(k, self.lane_cap)
-            ones = np.floor(ones * capped / np.maximum(k, 1))
-            k = capped
-        # incremental average over the k new bits, with prior weight n + 1.5
-        p += np.floor((ones * P22 - k * p) / (n + k + 1.5))
-        np.minimum(n + k, self.limit, out=n)
+@njit
+def sm_p16(sm, i):
+    """Entry i's probability of a 1, in 16 bits (0..65535)."""
+    return sm[i] >> (COUNT_BITS + 6)
+
+
+@njit
+def sm_update(sm, i, bit, limit, step):
+    """Move entry i towards `bit` by 1/(n + 1.5), and count the observation up to `limit`."""
+    t = sm[i]
+    n = t & COUNT_MASK
+    p = t >> COUNT_BITS
+    if n < limit:
+        t += 1
+    sm[i] = t + (((((bit << 22) - p) >> 3) * step[n]) & ~COUNT_MASK)

@@ -75,6 +75,12 @@ class ByteDistribution:
             self._tree = STRETCH[p16].astype(np.float64).ravel()
         return self._tree[self._tree_at + c0]
 
+    def tree(self):
+        """Lane 0's stretched P(bit = 1 | prefix) for every node of the bit tree, indexed by c0
+        (1 at bit 0, 1b at bit 1, ...; index 0 is unused): (256,) int64."""
+        top, mid, base = np.split(np.take(self.cum[:1], _NODE_BOUNDS, axis=1), 3, axis=1)
+        return STRETCH[_p1_to_p16(top, mid, base)][0]
+
     def byte_probability(self, byte):
         """P(byte) per lane as float64 (for metrics: how well the learner predicted)."""
         return (self.cum[self._lane, byte + 1] - self.cum[self._lane, byte]) / self.cum[:, 256]

@@ -2,113 +2,106 @@
 predicts that the byte which followed it then follows now, with a confidence learned per match
 length by a StateMap.  Long repeats in text and binaries cost almost nothing.
 
-Occurrences are remembered in a hash table of buffer positions shared by all lanes; a lane may
-follow a match into any bytes already coded (its own or another lane's).
+The table maps a hash of the last min_len bytes to the stream position after their last
+occurrence; a candidate is verified against the history buffer before it is used, and matches
+reach back as far as the buffer does (across blocks).
 """
+from typing import NamedTuple
+
 import numpy as np
 
+from ..jit import inline as njit
+from .contexts import hash32
+from .history import C4, C8, POS
 
 MAX_LEN = 65535
-RECOVER_LEN = 16      # matches at least this long survive one mismatched byte
-_VERIFY = 32          # bytes compared backwards when a candidate is found
+RECOVER_LEN = 16      # matches at least this long survive one mispredicted byte
+VERIFY = 32           # bytes compared backwards when a candidate is found
+N_BUCKETS = 16        # confidence buckets of the match length (0: no match)
+MAP_SIZE = 2 * N_BUCKETS
+
+# the match model's scalars, indices into Match.s
+PTR = 0               # stream position of the predicted byte
+LEN = 1               # match length, 0: no match
+PREDICTED = 2         # 256 + the predicted byte, or 0
+BUCKET = 3            # confidence bucket of the current byte
+STRENGTH = 4          # size of the direct input
+N_SCALARS = 5
 
 
-# match length -> confidence bucket 0..15 (0: no match); roughly logarithmic beyond 12
-_BUCKET = np.minimum(15, np.concatenate([np.arange(13), 13 + (np.arange(13, 65536) >= 24)
-                                         + (np.arange(13, 65536) >= 48)]))
+def _length_buckets():
+    """match length -> confidence bucket 0..15; roughly logarithmic beyond 12."""
+    n = np.arange(MAX_LEN + 1)
+    return np.minimum(15, np.where(n < 13, n, 13 + (n >= 24) + (n >= 48))).astype(np.int64)
 
 
-class MatchModel:
-    n_maps = 1              # StateMap look-ups per bit: (length bucket, expected bit)
-    map_size = 32
-    map_init = None
-    map_base = 0            # set by the predictor: where our StateMap entries start
-    n_inputs = 1            # direct input: the expected bit, signed, scaled by the length
+class Match(NamedTuple):
+    table: np.ndarray        # int64 (2**bits,): position + 1 after a context's last occurrence
+    s: np.ndarray            # int64 scalars (PTR, LEN, ...)
+    buckets: np.ndarray      # int64 (MAX_LEN + 1,): length -> confidence bucket
+    min_len: int
 
-    def __init__(self, table_bits, min_len):
-        self.table_bits, self.min_len = table_bits, min_len
-        self.table = np.zeros(1 << table_bits, dtype=np.int64)   # position + 1 of the byte after a context
 
-    def map_confidence(self, novel_prior):
-        return np.zeros(self.map_size, dtype=np.int64)
+def new_match(table_bits, min_len):
+    return Match(np.zeros(1 << table_bits, dtype=np.int64), np.zeros(N_SCALARS, dtype=np.int64),
+                 _length_buckets(), min_len)
 
-    def start_block(self, hist):
-        # positions refer to the block buffer, so matches do not reach into earlier blocks
-        self.table[:] = 0
-        self.ptr = np.zeros(hist.lanes, dtype=np.int64)          # where the predicted byte is
-        self.length = np.zeros(hist.lanes, dtype=np.int64)       # 0: no match
 
-    def start_byte(self, hist):
-        """Called after hist.push(): extend or drop current matches, look up new ones, and
-        remember where the current context occurs."""
-        if hist.t == 0:
-            self.predicted = np.full_like(self.length, 256)
-            self.byte_bucket = self.strength = np.zeros_like(self.length)
-            return
-        buf, pos = hist.buf, hist.pos
-        last = buf[pos - 1]
-        # a match continues if it predicted the byte just coded; a long match that missed one
-        # byte (a changed address or number in repeated code or data) keeps following its old
-        # source with the lowest confidence until a new match is found
-        cont = (self.length > 0) & (buf[self.ptr] == last)
-        recover = ~cont & (self.length >= RECOVER_LEN)
-        self.length = np.where(cont, np.minimum(self.length + 1, MAX_LEN), recover.astype(np.int64))
-        self.ptr = np.where(cont | recover, self.ptr + 1, 0)
-        if hist.t >= self.min_len:
-            key = hist.c4 | (hist.c8 << np.uint64(32))
-            if self.min_len < 8:
-                key &= np.uint64((1 << (8 * self.min_len)) - 1)
-            h = ((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.table_bits)).astype(np.int64)
-            look = (self.length < self.min_len) & hist.active
-            if look.any():
-                self._find(hist, np.flatnonzero(look), self.table[h[look]] - 1)
-            # remember this context's position (most recent wins, whatever the lane order)
-            self.table[h] = 0
-            np.maximum.at(self.table, h, np.where(hist.active, pos + 1, 0))
-        # the predicted byte must already be coded: in its lane, before that lane's frontier
-        known = self._known(hist, self.ptr)
-        self.length = np.where(known, self.length, 0)
-        self.ptr = np.where(known, self.ptr, 0)
-        self.predicted = np.where(known, buf[self.ptr], 0).astype(np.int64) | 256
-        self.byte_bucket = _BUCKET[self.length]
-        self.strength = np.minimum(self.length, 32) * 32
+@njit
+def update_byte(m, h):
+    """After a byte was coded (and pushed to h): extend or drop the current match, look up a new
+    one, and remember where the current context occurs."""
+    s = m.s
+    buf = h.buf
+    ring = buf.shape[0] - 1
+    pos = h.s[POS]
+    last = h.s[C4] & 255
+    length = s[LEN]
+    if length > 0 and s[PREDICTED] == 256 + last:
+        length = min(length + 1, MAX_LEN)
+        s[PTR] += 1
+    elif length >= RECOVER_LEN:     # a long match that missed one byte (a changed number in
+        length = 1                  # repeated data) keeps following its source, unsure
+        s[PTR] += 1
+    else:
+        length = 0
+    if pos >= m.min_len:
+        key_lo = h.s[C4]
+        key_hi = h.s[C8]
+        if m.min_len < 4:
+            key_lo &= (1 << (8 * m.min_len)) - 1
+            key_hi = 0
+        elif m.min_len < 8:
+            key_hi &= (1 << (8 * (m.min_len - 4))) - 1
+        i = hash32(key_lo, key_hi, 99) & (m.table.shape[0] - 1)
+        if length < m.min_len:
+            cand = m.table[i] - 1
+            if cand > 0 and pos - cand < ring:
+                n = 0
+                while n < VERIFY and n < cand and buf[(pos - 1 - n) & ring] == buf[(cand - 1 - n) & ring]:
+                    n += 1
+                if n >= m.min_len:
+                    length = n
+                    s[PTR] = cand
+        m.table[i] = pos + 1
+    if length > 0 and pos - s[PTR] >= ring:        # the source left the buffer
+        length = 0
+    s[LEN] = length
+    if length > 0:
+        s[PREDICTED] = 256 + np.int64(buf[s[PTR] & ring])
+        s[BUCKET] = m.buckets[length]
+        s[STRENGTH] = min(length, 32) * 32
+    else:
+        s[PREDICTED] = 0
+        s[BUCKET] = 0
+        s[STRENGTH] = 0
 
-    def _known(self, hist, p):
-        """Whether position p has been coded: in its lane, before that lane's frontier."""
-        lane = np.searchsorted(hist.start, p, side="right") - 1
-        coded = np.minimum(hist.t, hist.lengths[lane])
-        return (p >= hist.start[lane]) & (p - hist.start[lane] < coded) & (self.length > 0)
 
-    def _find(self, hist, lanes, cand):
-        """Verify candidate positions by comparing up to _VERIFY bytes backwards."""
-        ok = cand >= 0
-        lanes, cand = lanes[ok], cand[ok]
-        if not len(lanes):
-            return
-        pos = hist.pos[lanes]
-        back = np.arange(1, _VERIFY + 1)
-        room = np.minimum(pos - hist.start[lanes], cand - hist.start[
-            np.searchsorted(hist.start, cand, side="right") - 1])
-        a = hist.buf[np.maximum(pos[:, None] - back, 0)]
-        b = hist.buf[np.maximum(cand[:, None] - back, 0)]
-        same = (a == b) & (back <= room[:, None])
-        length = np.cumprod(same, axis=1).sum(axis=1)
-        good = length >= self.min_len
-        self.length[lanes[good]] = length[good]
-        self.ptr[lanes[good]] = cand[good]
-
-    def bit_contexts(self, c0, bitpos):
-        """StateMap entry (1, L): the match's length bucket (0 once the byte has left the
-        prediction) and the bit it expects."""
-        on = (self.predicted >> (8 - bitpos)) == c0
-        self.expected = (self.predicted >> (7 - bitpos)) & 1
-        self.bucket = self.byte_bucket * on
-        return (self.map_base + 2 * self.bucket + self.expected)[None, :]
-
-    def bit_inputs(self):
-        """Direct input (1, L): +-length for the expected bit, 0 without a match."""
-        return ((2 * self.expected - 1) * self.strength * (self.bucket > 0))[None, :]
-
-    def update(self, bits):
-        """Nothing to learn per bit here: the predictor updates our StateMap entries, and the
-        match itself moves on once per byte, in start_byte."""
+@njit
+def expected_bit(m, c0, bitpos):
+    """(the confidence bucket, the bit the match expects); bucket 0 once the bits of this byte
+    left the predicted byte, or without a match."""
+    predicted = m.s[PREDICTED]
+    if predicted == 0 or (predicted >> (8 - bitpos)) != c0:
+        return 0, 0
+    return m.s[BUCKET], (predicted >> (7 - bitpos)) & 1

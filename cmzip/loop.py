@@ -1,0 +1,58 @@
+"""THE block loop, shared by encoder and decoder: for each byte, for each bit (most significant
+first): predict, code, update.  Encoder and decoder run exactly the same model steps in the same
+order, so their models stay identical; they differ only in where each bit comes from.
+
+One compiled call codes a whole block (encode_block, decode_block).  Levels with byte learners
+(GRU, QCT), which run in Python, code a block one byte per call instead (code_byte), with the
+learners' inputs set in model.ext before each call.
+"""
+from .coder import POS, decode_bit, encode_bit, flush, start_decoding
+from .jit import njit
+from .predictor import predict_bit, update_bit, update_byte
+
+
+@njit
+def code_byte(m, st, io, byte, decoding):
+    """Code one byte: the given one (encoding, into io) or the next one (decoding, from io).
+    Returns the byte, -1 if the decoder ran out of payload, -2 if the encoder's output is
+    full."""
+    c0 = 1
+    for bitpos in range(8):
+        p = predict_bit(m, c0, bitpos)
+        if decoding:
+            bit = decode_bit(st, io, p)
+            if bit < 0:
+                return -1
+        else:
+            bit = (byte >> (7 - bitpos)) & 1
+            if not encode_bit(st, io, p, bit):
+                return -2
+        update_bit(m, bit)
+        c0 = (c0 << 1) | bit
+    byte = c0 - 256
+    update_byte(m, byte)
+    return byte
+
+
+@njit
+def encode_block(m, st, data, out):
+    """Code all of data into out, flushed.  Returns the payload length, or -2 if out is full."""
+    for i in range(data.shape[0]):
+        if code_byte(m, st, out, data[i], False) < 0:
+            return -2
+    if not flush(st, out):
+        return -2
+    return st[POS]
+
+
+@njit
+def decode_block(m, st, payload, out):
+    """Decode len(out) bytes from payload into out.  Returns 0, or -1 if the payload ran out
+    (damage, or a block header claiming more bytes than the payload codes)."""
+    start_decoding(st, payload)
+    for i in range(out.shape[0]):
+        byte = code_byte(m, st, payload, 0, True)
+        if byte < 0:
+            return -1
+        out[i] = byte
+    return 0

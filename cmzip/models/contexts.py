@@ -1,0 +1,110 @@
+"""The hashed contexts a level can use, and their hashes for the next byte.
+
+Each context is a summary of what came before the next byte: the last n bytes (orders), the
+current word, byte patterns with gaps (sparse), the position in a 32-bit word (binaries), the
+bytes above in fixed-length records (tables, images).  Once per byte, each context of the level
+is hashed to 32 bits with its own salt; the context model (models/context.py) looks the hash up
+in the bucket table at the two nibble boundaries of the byte.
+"""
+from ..jit import inline as njit
+from .history import C4, C8, POS, RECORD, WORD, WORD1, byte_back, is_letter, word_start
+
+M32 = 0xFFFFFFFF
+
+# name -> id; the ids are part of the format (a level's list of ids is in its fingerprint)
+CONTEXT_IDS = {
+    **{f"o{n}": n for n in range(9)},      # the last n bytes
+    "word": 9,        # the current word (letters only, case-folded); between words, the byte before
+    "word2": 10,      # the current and the previous word
+    "sparse1": 11,    # bytes 2..3 back
+    "sparse2": 12,    # bytes 3..4 back
+    "sparse3": 13,    # bytes 1 and 3 back
+    "sparse4": 14,    # bytes 2 and 4 back
+    "sparse5": 15,    # byte 4 back
+    "aligned2": 16,   # the last two bytes and the position's parity: 16-bit aligned code and data
+    "aligned4": 17,   # the last byte and the position in a 32-bit word
+    # the same byte of the two 32-bit words before, and the position in the word: fixed-width
+    # machine instructions and tables of 32-bit numbers
+    "stride4": 18,
+    # fixed-width instructions (SPARC, MIPS: 32-bit words, big-endian, the opcode in the first
+    # byte): the position in the word and its bytes so far, with the first bytes of the previous
+    # four words (the instruction sequence)
+    "insn_ops": 19,
+    "rec1": 20,       # fixed-length records: the byte above
+    "rec2": 21,       # ... with the byte to the left
+    "rec3": 22,       # ... and the byte two rows above
+    "column": 23,     # the column within the record, with the byte to the left
+}
+USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
+
+
+@njit
+def hash32(a, b, salt):
+    """A 32-bit hash of two 32-bit values and a salt (integer arithmetic, wraps mod 2^64)."""
+    x = (a * 0x9E3779B1 + b * 0x85EBCA77 + (salt + 1) * 0xC2B2AE3D) & M32
+    x ^= x >> 15
+    x = (x * 0x2C1B3C6D) & M32
+    x ^= x >> 12
+    x = (x * 0x297A2D39) & M32
+    x ^= x >> 15
+    return x
+
+
+@njit
+def _above(h, rows):
+    r = h.s[RECORD]
+    if r == 0:
+        return 0
+    return byte_back(h, rows * r)
+
+
+@njit
+def context_hash(h, cid):
+    """The 32-bit hash of context `cid` for the next byte."""
+    s = h.s
+    c4, c8, pos = s[C4], s[C8], s[POS]
+    lo, hi = 0, 0
+    if cid <= 4:
+        lo = c4 & ((1 << (8 * cid)) - 1)
+    elif cid <= 8:
+        lo = c4
+        hi = c8 & ((1 << (8 * (cid - 4))) - 1)
+    elif cid == 9:
+        lo = s[WORD]
+        if not is_letter(c4 & 255):
+            hi = c4 & 255
+    elif cid == 10:
+        lo, hi = s[WORD], s[WORD1]
+    elif cid == 11:
+        lo = (c4 >> 8) & 0xFFFF
+    elif cid == 12:
+        lo = (c4 >> 16) & 0xFFFF
+    elif cid == 13:
+        lo = c4 & 0xFF00FF
+    elif cid == 14:
+        lo = c4 & 0xFF00FF00
+    elif cid == 15:
+        lo = c4 >> 24
+    elif cid == 16:
+        lo = (c4 & 0xFFFF) | ((pos & 1) << 16)
+    elif cid == 17:
+        lo = (c4 & 0xFF) | ((pos & 3) << 8)
+    elif cid == 18:
+        lo = (pos & 3) | (byte_back(h, 4) << 8) | (byte_back(h, 8) << 16)
+    elif cid == 19:
+        k = pos & 3
+        lo = k | ((c4 & ((1 << (8 * k)) - 1)) << 8)
+        hi = (word_start(h, 1) | (word_start(h, 2) << 8) | (word_start(h, 3) << 16)
+              | (word_start(h, 4) << 24))
+    elif cid == 20:
+        lo = _above(h, 1) | (s[RECORD] << 16)
+    elif cid == 21:
+        lo = _above(h, 1) | ((c4 & 0xFF) << 8) | (s[RECORD] << 16)
+    elif cid == 22:
+        lo = _above(h, 1) | (_above(h, 2) << 8) | (s[RECORD] << 16)
+    elif cid == 23:
+        r = s[RECORD]
+        column = pos % r if r > 0 else 0
+        lo = (column << 8) | (c4 & 0xFF)
+        hi = r
+    return hash32(lo & M32, hi & M32, cid)
