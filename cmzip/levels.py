@@ -45,11 +45,14 @@ _MAX = _FULL + ["rec3", "aligned2"]
 #            but took the default level under 30 KB/s on book1
 #   level 8, hidden 256: 1.9819 -> 1.9619 (-1.01%), at about twice level 8's time without it
 # Level 9 keeps hidden 128: its QCT already makes it the slowest level.
-# The byte learners of the stronger levels (measured with version 1's lane codec on Calgary's 14
-# text files, with and without the GRU: level 8, hidden 256: -1.01%; levels 6, 7, 9, hidden 128:
-# -0.6..-0.8%).  Level 5 no longer has one: it is the fast context-mixing level.
-_GRU = ("gru", {"hidden": 128, "train_lanes": 1})
-_GRU_WIDE = ("gru", {"hidden": 256, "train_lanes": 1})
+# The byte learners of the stronger levels.  Level 5 no longer has one: it is the fast
+# context-mixing level.  The codec codes a block in order (one lane), so the GRU back-propagates
+# a window of 10 bytes every 10 bytes, as its seed does (calgary/paper1 at level 6, hidden 128:
+# window 2 gave 2.0611 bpb at 1.7 KB/s with the GRU's own 3.09; window 10 2.0532 at 4.4 KB/s
+# with its own 2.85; level 5 without it 2.0830), and the QCT makes a batch of 16 bytes.
+_GRU = ("gru", {"hidden": 128, "train_lanes": 1, "window": 10})
+_GRU_WIDE = ("gru", {"hidden": 256, "train_lanes": 1, "window": 10})
+_QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 
 # slot_bits: log2 of the bucket table's slots (16 bytes each; 22 -> 64 MiB), shared by all
 # contexts; history_bits: the stream history the match model and record contexts can reach;
@@ -70,7 +73,7 @@ LEVELS = {
     8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_WIDE]),
     9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits", "byte"],
-            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU, ("qct", {})]),
+            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU, _QCT]),
 }
 
 
@@ -81,7 +84,7 @@ OPTIONAL_PREDICTORS = {"match": 0x01, "gru": 0x02, "qct": 0x04}
 PREDICTORS = ("context",) + tuple(OPTIONAL_PREDICTORS)
 CUSTOM_SET = 0x80
 # the byte learners' settings when a predictor set adds one to a level that has none
-BYTE_MODEL_DEFAULTS = {"gru": {}, "qct": {}}
+BYTE_MODEL_DEFAULTS = {"gru": _GRU[1], "qct": _QCT[1]}
 
 
 def check_level(level):

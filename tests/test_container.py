@@ -13,33 +13,77 @@ import pytest
 
 from cmzip import compress, decompress
 from cmzip.codec import Codec
-from cmzip.container import (DEFAULT_BLOCK_SIZE, MAGIC, compress_stream, decompress_stream,
-                             iter_decompressed, read_info)
+from cmzip.container import (DEFAULT_BLOCK_SIZE, FORMAT_VERSION, MAGIC, compress_stream,
+                             decompress_stream, iter_decompressed, read_info)
 from cmzip.errors import CmzipError
 from cmzip.levels import DEFAULT_LEVEL, level_fingerprint
 
 SMALL_BLOCK = 1 << 16
 HEADER_SIZE = 16
-BLOCK_HEADER_SIZE = 20
-END_SIZE = 4 + 16     # end marker and trailer
 
 
 def sealed(fields):
+    """Fields and their CRC-32 (the stream header)."""
     return fields + struct.pack("<I", zlib.crc32(fields))
 
 
-def stream_header(level=1, block_log=16, version=1, flags=0, fingerprint=None, magic=MAGIC):
+def checked(fields):
+    """Fields and their 16-bit check (block headers, trailer)."""
+    return fields + struct.pack("<H", zlib.crc32(fields) & 0xFFFF)
+
+
+def leb128(value):
+    """value as a canonical unsigned LEB128 varint, written out from the documentation."""
+    groups = [value & 0x7F]
+    while value := value >> 7:
+        groups.append(value & 0x7F)
+    return bytes(group | 0x80 for group in groups[:-1]) + bytes(groups[-1:])
+
+
+def read_leb128(blob, at):
+    """(value, position after it) of the varint at blob[at]."""
+    value = shift = 0
+    while True:
+        byte = blob[at]
+        value |= (byte & 0x7F) << shift
+        shift, at = shift + 7, at + 1
+        if not byte & 0x80:
+            return value, at
+
+
+def stream_header(level=1, block_log=16, version=FORMAT_VERSION, flags=0, fingerprint=None,
+                  magic=MAGIC):
     if fingerprint is None:
         fingerprint = level_fingerprint(level) if 1 <= level <= 9 else 0
     return sealed(struct.pack("<4sBBBBI", magic, version, level, block_log, flags, fingerprint))
 
 
-def block_header(raw_len, lanes, payload_len, raw_crc=0):
-    return sealed(struct.pack("<IIII", raw_len, lanes, payload_len, raw_crc))
+def block_header(raw_len, payload_len, raw_crc=0, *, raw_len_bytes=None, payload_len_bytes=None):
+    """A block header with a valid check; the varints may be given as raw bytes instead."""
+    raw_len_bytes = leb128(raw_len) if raw_len_bytes is None else raw_len_bytes
+    payload_len_bytes = leb128(payload_len) if payload_len_bytes is None else payload_len_bytes
+    return checked(raw_len_bytes + payload_len_bytes + struct.pack("<I", raw_crc))
+
+
+def trailer(total_len, total_crc, *, total_len_bytes=None):
+    total_len_bytes = leb128(total_len) if total_len_bytes is None else total_len_bytes
+    return checked(total_len_bytes + struct.pack("<I", total_crc))
 
 
 def end_and_trailer(total_len, total_crc):
-    return struct.pack("<I", 0) + sealed(struct.pack("<QI", total_len, total_crc))
+    return b"\x00" + trailer(total_len, total_crc)
+
+
+def parse_block_header(blob, at):
+    """(raw_len, payload_len, raw_crc, header size) of the block header at blob[at]."""
+    raw_len, position = read_leb128(blob, at)
+    payload_len, position = read_leb128(blob, position)
+    (raw_crc,) = struct.unpack_from("<I", blob, position)
+    return raw_len, payload_len, raw_crc, position + 6 - at
+
+
+def end_size(total_len):
+    return len(end_and_trailer(total_len, 0))
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +107,27 @@ def test_empty_input_is_header_end_and_trailer():
     expected = (stream_header(DEFAULT_LEVEL, block_log=22)
                 + end_and_trailer(total_len=0, total_crc=0))
     assert compress(b"") == expected
+    assert len(expected) == 24   # as documented: 16 + 1 + 7
     assert decompress(expected) == b""
 
 
 def test_one_block_layout_matches_the_documentation(tiny):
     blob = compress(tiny, level=2)
     assert blob[:HEADER_SIZE] == stream_header(2, block_log=22)
-    raw_len, lanes, payload_len, raw_crc, header_crc = struct.unpack_from("<5I", blob, HEADER_SIZE)
+    raw_len, payload_len, raw_crc, size = parse_block_header(blob, HEADER_SIZE)
     assert (raw_len, raw_crc) == (len(tiny), zlib.crc32(tiny))
-    assert lanes == Codec(2).lanes_for(len(tiny))
-    assert header_crc == zlib.crc32(blob[HEADER_SIZE:HEADER_SIZE + 16])
-    assert len(blob) == HEADER_SIZE + BLOCK_HEADER_SIZE + payload_len + END_SIZE
-    assert blob[-END_SIZE:] == end_and_trailer(len(tiny), zlib.crc32(tiny))
+    assert blob[HEADER_SIZE:HEADER_SIZE + size] == block_header(raw_len, payload_len, raw_crc)
+    assert len(blob) == HEADER_SIZE + size + payload_len + end_size(len(tiny))
+    assert blob[-end_size(len(tiny)):] == end_and_trailer(len(tiny), zlib.crc32(tiny))
+
+
+def test_a_one_byte_input_costs_at_most_40_bytes():
+    blob = compress(b"x", level=1)
+    raw_len, payload_len, raw_crc, size = parse_block_header(blob, HEADER_SIZE)
+    assert (raw_len, raw_crc, size) == (1, zlib.crc32(b"x"), 8)
+    assert len(blob) == 32 + payload_len   # as documented: 16 + 8 + payload + 1 + 7
+    assert len(blob) <= 40
+    assert decompress(blob) == b"x"
 
 
 class Trickle(io.RawIOBase):
@@ -106,8 +159,6 @@ def test_multi_block_stream_from_a_trickling_source():
     info = read_info(io.BytesIO(blob))
     assert info.header.block_size == SMALL_BLOCK
     assert [block.raw_len for block in info.blocks] == [SMALL_BLOCK, len(data) - SMALL_BLOCK]
-    assert [block.lanes for block in info.blocks] == [
-        Codec(1).lanes_for(block.raw_len) for block in info.blocks]
     assert [len(block) for block in iter_decompressed(io.BytesIO(blob))] == [
         SMALL_BLOCK, len(data) - SMALL_BLOCK]
     assert decompress(blob) == data
@@ -117,7 +168,7 @@ def test_read_info_describes_without_decoding(sample, monkeypatch):
     blob = compress(sample, level=3)
     monkeypatch.setattr(Codec, "decode_block", None)   # info must not need it
     info = read_info(io.BytesIO(blob))
-    assert (info.header.version, info.header.level) == (1, 3)
+    assert (info.header.version, info.header.level) == (FORMAT_VERSION, 3)
     assert info.header.block_size == DEFAULT_BLOCK_SIZE
     assert len(info.blocks) == 1
     assert info.original_size == len(sample)
@@ -180,7 +231,8 @@ def test_every_flipped_byte_is_caught(tiny_cmz, tiny):
     """Header, end marker and trailer damage always raises. Payload damage raises too, or,
     where the coder never looks at the damaged bits, still yields the original: never
     anything else."""
-    payload = range(HEADER_SIZE + BLOCK_HEADER_SIZE, len(tiny_cmz) - END_SIZE)
+    block_header_size = parse_block_header(tiny_cmz, HEADER_SIZE)[3]
+    payload = range(HEADER_SIZE + block_header_size, len(tiny_cmz) - end_size(len(tiny)))
     undetected = 0
     for position in range(len(tiny_cmz)):
         damaged = bytearray(tiny_cmz)
@@ -195,11 +247,23 @@ def test_every_flipped_byte_is_caught(tiny_cmz, tiny):
     assert undetected < len(payload) / 2
 
 
+@pytest.mark.parametrize("mask", [0x01, 0x80, 0xFF, 0x55])
+def test_a_damaged_block_header_byte_is_rejected_as_such(tiny_cmz, mask):
+    """Any damaged byte of a block header: its 16-bit check, its varints' rules or its size
+    limits reject it, before any payload is read or decoded."""
+    size = parse_block_header(tiny_cmz, HEADER_SIZE)[3]
+    for position in range(HEADER_SIZE, HEADER_SIZE + size):
+        damaged = bytearray(tiny_cmz)
+        damaged[position] ^= mask
+        for read in (read_info, lambda source: decompress_stream(source, None)):
+            with pytest.raises(CmzipError, match="^corrupt block 1 header"):
+                read(io.BytesIO(bytes(damaged)))
+
+
 def test_block_checksum_catches_wrong_data(tiny_cmz):
-    fields = list(struct.unpack_from("<4I", tiny_cmz, HEADER_SIZE))
-    fields[3] ^= 1   # the CRC of the decoded block
+    raw_len, payload_len, raw_crc, size = parse_block_header(tiny_cmz, HEADER_SIZE)
     damaged = bytearray(tiny_cmz)
-    damaged[HEADER_SIZE:HEADER_SIZE + BLOCK_HEADER_SIZE] = block_header(*fields)
+    damaged[HEADER_SIZE:HEADER_SIZE + size] = block_header(raw_len, payload_len, raw_crc ^ 1)
     with pytest.raises(CmzipError, match="block 1: checksum mismatch"):
         decompress(bytes(damaged))
 
@@ -222,8 +286,9 @@ def test_encoder_refuses_to_write_an_oversized_payload(monkeypatch):
 @pytest.mark.parametrize("header, message", [
     (b"PK\x03\x04" + bytes(12), "not a .cmz file"),
     (stream_header(magic=b"\x89CMY"), "not a .cmz file"),
-    (stream_header(version=2), "unsupported .cmz format version 2"),
+    (stream_header(version=3), "unsupported .cmz format version 3 (this cmzip reads version 2)"),
     (stream_header(version=0), "unsupported .cmz format version 0"),
+    (stream_header(version=1), "older cmzip in .cmz format version 1"),
     (stream_header(flags=1), "unknown flags"),
     (stream_header(level=0), "level 0"),
     (stream_header(level=10), "level 10"),
@@ -240,26 +305,84 @@ def test_bad_stream_headers(header, message):
         read_info(io.BytesIO(blob))
 
 
-LANES_OF_3 = Codec(1).lanes_for(3)
+def v1_stream(data, level=1):
+    """A stream in the old format version 1 (20-byte block headers with a lane count, 4-byte
+    end marker, 16-byte trailer), with a made-up payload: it must be refused up front."""
+    payload = bytes(8)
+    return (stream_header(level, block_log=22, version=1)
+            + sealed(struct.pack("<IIII", len(data), 1, len(payload), zlib.crc32(data))) + payload
+            + bytes(4) + sealed(struct.pack("<QI", len(data), zlib.crc32(data))))
 
 
-@pytest.mark.parametrize("fields, message, info_rejects", [
-    ((SMALL_BLOCK + 1, 1, 10), "exceeds the block size", True),
-    ((2**32 - 1, 1, 10), "exceeds the block size", True),
-    ((3, 0, 10), "zero lanes", True),
-    ((3, LANES_OF_3 + 1, 10), "lanes, expected", False),
-    ((3, 2**32 - 1, 10), "lanes, expected", False),
-    ((3, LANES_OF_3, 17 * 3 + 1025), "payload length", True),
-    ((3, LANES_OF_3, 2**31), "payload length", True),
-    ((3, LANES_OF_3, 2**32 - 1), "payload length", True),
+@pytest.mark.parametrize("data", [b"", b"x"])
+def test_a_version_1_file_is_refused_with_a_clear_message(data):
+    blob = v1_stream(data)
+    for read in (decompress, lambda blob: read_info(io.BytesIO(blob))):
+        with pytest.raises(CmzipError) as caught:
+            read(blob)
+        message = str(caught.value)
+        assert "older cmzip" in message and "format version 1" in message
+        assert f"reads format version {FORMAT_VERSION}" in message
+        assert "corrupt" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("fields, message", [
+    ((SMALL_BLOCK + 1, 10), "exceeds the block size"),
+    ((2**32 - 1, 10), "exceeds the block size"),
+    ((3, 17 * 3 + 1025), "payload length"),
+    ((3, 2**31), "payload length"),
+    ((3, 2**32 - 1), "payload length"),
+    ((2**32, 10), "raw_len 4294967296 does not fit in 32 bits"),
+    ((3, 2**35 - 1), "payload_len 34359738367 does not fit in 32 bits"),
 ])
-def test_absurd_block_headers_are_rejected_before_reading_the_payload(fields, message, info_rejects):
+def test_absurd_block_headers_are_rejected_before_reading_the_payload(fields, message):
     blob = stream_header() + block_header(*fields) + bytes(64) + end_and_trailer(3, 0)
     with pytest.raises(CmzipError, match=message):
         decompress(blob)
-    if info_rejects:
-        with pytest.raises(CmzipError, match=message):
-            read_info(io.BytesIO(blob))
+    with pytest.raises(CmzipError, match=message):
+        read_info(io.BytesIO(blob))
+
+
+@pytest.mark.parametrize("blob, message", [
+    # raw_len 3 as 0x83 0x00: a superfluous zero group
+    (stream_header() + block_header(3, 10, raw_len_bytes=b"\x83\x00") + bytes(10)
+     + end_and_trailer(3, 0), "corrupt block 1 header: raw_len varint is not canonical"),
+    (stream_header() + block_header(3, 10, payload_len_bytes=b"\x8a\x80\x00") + bytes(10)
+     + end_and_trailer(3, 0), "corrupt block 1 header: payload_len varint is not canonical"),
+    # the end marker written as a two-byte zero
+    (stream_header() + b"\x80\x00" + trailer(0, 0),
+     "corrupt block 1 header: raw_len varint is not canonical"),
+    (stream_header() + b"\x00" + trailer(0, 0, total_len_bytes=b"\x80\x00"),
+     "corrupt trailer: total_len varint is not canonical"),
+    # overlong: a continuation bit on the last byte allowed
+    (stream_header() + b"\x81\x80\x80\x80\x80\x00" + bytes(64),
+     "corrupt block 1 header: raw_len varint is longer than 5 bytes"),
+    (stream_header() + b"\x03\xff\xff\xff\xff\xff\x01" + bytes(64),
+     "corrupt block 1 header: payload_len varint is longer than 5 bytes"),
+    (stream_header() + b"\x00" + b"\x80" * 10 + b"\x01" + bytes(6),
+     "corrupt trailer: total_len varint is longer than 10 bytes"),
+    (stream_header() + b"\x00" + trailer(0, 0, total_len_bytes=b"\xff" * 9 + b"\x02"),
+     f"corrupt trailer: total_len {2**64 + 2**63 - 1} does not fit in 64 bits"),
+    # cut off inside a varint
+    (stream_header() + b"\x83",
+     "truncated input: block 1 header is cut off in its raw_len varint"),
+    (stream_header() + b"\x03\x8a",
+     "truncated input: block 1 header is cut off in its payload_len varint"),
+    (stream_header() + b"\x00\x80", "truncated input: trailer is cut off in its total_len varint"),
+    (stream_header() + b"\x03\x0a\x00", "truncated input: block 1 header has 3 of 8 bytes"),
+])
+def test_bad_varints_are_refused(blob, message):
+    with pytest.raises(CmzipError, match=re.escape(message)):
+        decompress(blob)
+    with pytest.raises(CmzipError, match=re.escape(message)):
+        read_info(io.BytesIO(blob))
+
+
+def test_a_varint_is_read_no_further_than_its_limit():
+    source = io.BytesIO(stream_header() + b"\xff" * 1000)
+    with pytest.raises(CmzipError, match="longer than 5 bytes"):
+        read_info(source)
+    assert source.tell() == HEADER_SIZE + 5
 
 
 def test_a_huge_claimed_payload_is_never_allocated(tiny_cmz):
@@ -267,7 +390,7 @@ def test_a_huge_claimed_payload_is_never_allocated(tiny_cmz):
     by a 200-byte file: it must fail as truncated without allocating the claim."""
     raw_len = 1 << 26
     hostile = (stream_header(block_log=26)
-               + block_header(raw_len, Codec(1).lanes_for(raw_len), 17 * raw_len + 1024)
+               + block_header(raw_len, 17 * raw_len + 1024)
                + bytes(160))
 
     def peak_bytes(function):
@@ -292,7 +415,7 @@ def test_a_huge_claimed_payload_is_never_allocated(tiny_cmz):
 
 
 def test_trailer_length_mismatch(tiny_cmz, tiny):
-    damaged = tiny_cmz[:-END_SIZE] + end_and_trailer(len(tiny) + 1, zlib.crc32(tiny))
+    damaged = tiny_cmz[:-end_size(len(tiny))] + end_and_trailer(len(tiny) + 1, zlib.crc32(tiny))
     with pytest.raises(CmzipError, match="length mismatch"):
         decompress(damaged)
     with pytest.raises(CmzipError, match="length mismatch"):
@@ -300,7 +423,7 @@ def test_trailer_length_mismatch(tiny_cmz, tiny):
 
 
 def test_trailer_checksum_mismatch(tiny_cmz, tiny):
-    damaged = tiny_cmz[:-END_SIZE] + end_and_trailer(len(tiny), zlib.crc32(tiny) ^ 1)
+    damaged = tiny_cmz[:-end_size(len(tiny))] + end_and_trailer(len(tiny), zlib.crc32(tiny) ^ 1)
     with pytest.raises(CmzipError, match="checksum mismatch of the whole stream"):
         decompress(damaged)
 

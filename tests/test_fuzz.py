@@ -1,6 +1,6 @@
 """Fuzzing of decompression: hypothesis mutates valid .cmz streams (bit flips, truncation,
-extension, overwritten bytes, header fields set to extremes with or without a valid CRC, block
-headers that consistently claim huge blocks), and every case must end in CmzipError or the
+extension, overwritten bytes, header fields set to extremes with or without a valid check,
+block headers that consistently claim huge blocks), and every case must end in CmzipError or the
 original bytes, quickly, never in another exception. Derandomized, so CI runs the same cases
 every time; the case count is printed (pytest -s, or -rP) and checked: 1500 cases in about a
 minute.
@@ -36,7 +36,6 @@ from hypothesis import strategies as st
 
 import cmzip
 from cmzip import CmzipError, CmzipFile
-from cmzip.codec import Codec
 from cmzip.container import DEFAULT_BLOCK_SIZE
 from cmzip.samples import sample
 
@@ -47,7 +46,39 @@ HANG_SECONDS = 60        # wall-clock guard: a case still running after this is 
 # (level 5 with its GRU, 64 lanes: 90 us per byte on a slow day; level 1: under 10 us)
 CLAIM_SECONDS_PER_BYTE = {1: 3e-5, 5: 3e-4}
 
-HEADER, BLOCK_HEADER, TRAILER = 16, 20, 16
+HEADER = 16           # the stream header; block headers and the trailer have varints in them
+CHECKED_TAIL = 6      # after their varints: a CRC-32 and the 16-bit check
+
+
+def varint(value):
+    """value as a canonical unsigned LEB128 varint (the documented layout)."""
+    groups = [value & 0x7F]
+    while value := value >> 7:
+        groups.append(value & 0x7F)
+    return bytes(group | 0x80 for group in groups[:-1]) + bytes(groups[-1:])
+
+
+def read_varint(blob, at):
+    """(value, position after it) of the varint at blob[at]."""
+    value = shift = 0
+    while True:
+        byte = blob[at]
+        value, shift, at = value | (byte & 0x7F) << shift, shift + 7, at + 1
+        if not byte & 0x80:
+            return value, at
+
+
+def check16(fields):
+    return struct.pack("<H", zlib.crc32(fields) & 0xFFFF)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A block header or the trailer of a seed: where it is and what it says."""
+    start: int
+    end: int             # after its 16-bit check
+    lengths: tuple       # its varints: (raw_len, payload_len) or (total_len,)
+    crc: int             # raw_crc or total_crc
 
 
 @dataclass(frozen=True)
@@ -56,19 +87,16 @@ class Seed:
     level: int
     original: bytes
     blob: bytes
-    blocks: tuple        # offsets of the block headers
-
-    @property
-    def trailer(self):
-        return len(self.blob) - TRAILER
+    blocks: tuple        # of Span
+    trailer: Span
 
 
-def _block_offsets(blob):
-    offsets, at = [], HEADER
-    while struct.unpack_from("<I", blob, at)[0] != 0:
-        offsets.append(at)
-        at += BLOCK_HEADER + struct.unpack_from("<I", blob, at + 8)[0]
-    return tuple(offsets)
+def _span(blob, at, count):
+    start, lengths = at, []
+    for _ in range(count):
+        value, at = read_varint(blob, at)
+        lengths.append(value)
+    return Span(start, at + CHECKED_TAIL, tuple(lengths), struct.unpack_from("<I", blob, at)[0])
 
 
 def _make_seed(name, level, original, block_size=DEFAULT_BLOCK_SIZE):
@@ -76,7 +104,13 @@ def _make_seed(name, level, original, block_size=DEFAULT_BLOCK_SIZE):
     with CmzipFile(out, "wb", level=level, block_size=block_size) as f:
         f.write(original)
     blob = out.getvalue()
-    return Seed(name, level, original, blob, _block_offsets(blob))
+    blocks, at = [], HEADER
+    while blob[at] != 0:   # the end marker: a raw_len of 0
+        blocks.append(_span(blob, at, 2))
+        at = blocks[-1].end + blocks[-1].lengths[1]
+    trailer = _span(blob, at + 1, 1)
+    assert trailer.end == len(blob) and trailer.lengths == (len(original),)
+    return Seed(name, level, original, blob, tuple(blocks), trailer)
 
 
 @functools.cache
@@ -97,59 +131,62 @@ def _reseal(blob, start, end):
         blob[end:end + 4] = struct.pack("<I", zlib.crc32(blob[start:end]))
 
 
-# field: (struct format, offset within its header, which header)
-FIELDS = {
-    "version": ("<B", 4, "stream"), "level": ("<B", 5, "stream"), "block_log": ("<B", 6, "stream"),
-    "flags": ("<B", 7, "stream"), "fingerprint": ("<I", 8, "stream"),
-    "raw_len": ("<I", 0, "block"), "lanes": ("<I", 4, "block"), "payload_len": ("<I", 8, "block"),
-    "raw_crc": ("<I", 12, "block"),
-    "total_len": ("<Q", 0, "trailer"), "total_crc": ("<I", 8, "trailer"),
-}
-EXTREMES = [0, 1, 2, 3, 15, 16, 26, 27, 255, 2**16, 2**22, 2**26, 2**26 + 1, 2**31, 2**32 - 1,
-            2**63, 2**64 - 1]
-
-
-def _header_span(seed, which, block):
-    """(start, end) of the CRC-covered bytes of a header; block picks first or last."""
-    if which == "stream":
-        return 0, HEADER - 4
-    if which == "block":
-        start = seed.blocks[block]
-        return start, start + BLOCK_HEADER - 4
-    return seed.trailer, seed.trailer + TRAILER - 4
+# The stream header's fields: (struct format, offset). Those of the block headers and the
+# trailer: (which header, index among its varints or None for its CRC-32, bits).
+STREAM_FIELDS = {"version": ("<B", 4), "level": ("<B", 5), "block_log": ("<B", 6),
+                 "flags": ("<B", 7), "fingerprint": ("<I", 8)}
+VARINT_FIELDS = {"raw_len": ("block", 0, 64), "payload_len": ("block", 1, 64),
+                 "raw_crc": ("block", None, 32),
+                 "total_len": ("trailer", 0, 64), "total_crc": ("trailer", None, 32)}
+FIELDS = {**STREAM_FIELDS, **VARINT_FIELDS}
+EXTREMES = [0, 1, 2, 3, 15, 16, 26, 27, 127, 128, 255, 2**14, 2**16, 2**22, 2**26, 2**26 + 1,
+            2**28, 2**31, 2**32 - 1, 2**32, 2**35, 2**63, 2**64 - 1]
 
 
 def set_field(blob, seed, field, value, block, reseal):
-    """Set a header field to an extreme value; usually keep its header's CRC valid, so that
-    the field's own validation is what must catch it."""
-    fmt, offset, which = FIELDS[field]
-    start, end = _header_span(seed, which, block)   # where it was before any other mutation
-    if start + offset + struct.calcsize(fmt) > len(blob):
+    """Set a header field to an extreme value; usually keep its header's check valid, so that
+    the field's own validation is what must catch it. A block header (block picks the first or
+    last) or the trailer is rewritten where it was before any other mutation, from the seed's
+    fields with the one changed, so a varint may grow or shrink; without reseal it keeps its
+    old 16-bit check."""
+    if field in STREAM_FIELDS:
+        fmt, offset = STREAM_FIELDS[field]
+        if offset + struct.calcsize(fmt) > len(blob):
+            return
+        struct.pack_into(fmt, blob, offset, value & ((1 << 8 * struct.calcsize(fmt)) - 1))
+        if reseal:
+            _reseal(blob, 0, HEADER - 4)
         return
-    struct.pack_into(fmt, blob, start + offset, value & ((1 << 8 * struct.calcsize(fmt)) - 1))
-    if reseal:
-        _reseal(blob, start, end)
+    which, index, bits = VARINT_FIELDS[field]
+    span = seed.blocks[block] if which == "block" else seed.trailer
+    if span.end > len(blob):
+        return
+    lengths, crc = list(span.lengths), span.crc
+    if index is None:
+        crc = value & ((1 << bits) - 1)
+    else:
+        lengths[index] = value & ((1 << bits) - 1)
+    fields = b"".join(map(varint, lengths)) + struct.pack("<I", crc)
+    check = check16(fields) if reseal else blob[span.end - 2:span.end]
+    blob[span.start:span.end] = fields + check
 
 
 def claim_block(blob, seed, raw_len, block, junk, big_blocks):
-    """Make a block header claim raw_len bytes consistently (lanes to match, CRC valid),
-    optionally over a junk payload, optionally allowing 2**26-byte blocks in the stream header:
-    what a hostile file would do to make the decoder work hard."""
+    """Make a block header claim raw_len bytes consistently (its check valid), optionally over
+    a junk payload, optionally allowing 2**26-byte blocks in the stream header: what a hostile
+    file would do to make the decoder work hard."""
     if len(blob) != len(seed.blob):
         return
-    start = seed.blocks[block]
+    span = seed.blocks[block]
     if big_blocks:
         blob[6] = 26
         _reseal(blob, 0, 12)
-    payload_len = struct.unpack_from("<I", blob, start + 8)[0]
-    payload = blob[start + BLOCK_HEADER:start + BLOCK_HEADER + payload_len]
+    payload_len = span.lengths[1]
+    payload = blob[span.end:span.end + payload_len]
     if junk is not None:
         payload = junk
-    lanes = Codec(seed.level).lanes_for(raw_len)
-    crc = struct.unpack_from("<I", blob, start + 12)[0]
-    header = struct.pack("<4I", raw_len, lanes, len(payload), crc)
-    blob[start:start + BLOCK_HEADER + payload_len] = (
-        header + struct.pack("<I", zlib.crc32(header)) + payload)
+    fields = varint(raw_len) + varint(len(payload)) + struct.pack("<I", span.crc)
+    blob[span.start:span.end + payload_len] = fields + check16(fields) + payload
 
 
 def flip(blob, seed, position, bit):
@@ -258,8 +295,8 @@ _HOSTILE_CHILD = r"""
 import json, resource, struct, sys, time, zlib
 import numpy as np
 import cmzip
-from cmzip.codec import Codec
-from cmzip.container import DEFAULT_BLOCK_SIZE
+from cmzip.container import (END_OF_BLOCKS, FORMAT_VERSION, MAGIC, block_header_bytes,
+                             trailer_bytes)
 from cmzip.levels import level_config, level_fingerprint
 from cmzip.predictor import Predictor
 level, raw_len, payload, what = int(sys.argv[1]), int(sys.argv[2]), bytes.fromhex(sys.argv[3]), sys.argv[4]
@@ -281,9 +318,10 @@ if what == "model":     # the models a 2**26-byte first block gets: what decodin
     touch(Predictor(level_config(level), raw_len), set())
     error, seconds = None, 0.0
 else:
-    blob = (sealed(struct.pack("<4sBBBBI", b"\x89CMZ", 1, level, 26, 0, level_fingerprint(level)))
-            + sealed(struct.pack("<4I", raw_len, Codec(level).lanes_for(raw_len), len(payload), 0))
-            + payload + struct.pack("<I", 0) + sealed(struct.pack("<QI", raw_len, 0)))
+    fingerprint = level_fingerprint(level)
+    blob = (sealed(struct.pack("<4sBBBBI", MAGIC, FORMAT_VERSION, level, 26, 0, fingerprint))
+            + block_header_bytes(raw_len, len(payload), 0)
+            + payload + END_OF_BLOCKS + trailer_bytes(raw_len, 0))
     start = time.thread_time()
     try:
         cmzip.decompress(blob)
@@ -307,7 +345,7 @@ def _child(level, raw_len, payload, what):
 @pytest.mark.parametrize("level", [1, 5, 9])
 @pytest.mark.parametrize("payload", [bytes(8), b"\xde\xad\xbe\xef" * 2], ids=["zeros", "junk"])
 def test_a_huge_block_claimed_over_a_tiny_payload_fails_fast_and_small(level, payload):
-    """The largest block (2**26 bytes) with consistent lanes and valid CRCs over 8 bytes of
+    """The largest block (2**26 bytes) with valid header checks and CRCs over 8 bytes of
     payload. constriction's decoder reads zeros past the end of a payload, so without the
     decoder's information check this decoded garbage for all 2**26 bytes (many minutes)."""
     raw_len = 1 << 26

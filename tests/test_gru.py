@@ -5,14 +5,61 @@ import pytest
 
 from cmzip import exact
 from cmzip.codec import Codec
+from cmzip.exact import P_MAX, STRETCH
 from cmzip.models.gru import A_GRID, G_GRID, W_GRID, GRUPredictor
-from cmzip.models.history import History
 from cmzip.samples import sample
 
 
 class FakeHistory:
     def __init__(self, lanes):
         self.lanes = lanes
+
+
+class LaneHistory:
+    """What a byte learner reads of a block cut into `lanes` contiguous lanes of slightly
+    different lengths, coded one byte per lane per step (the codec now codes one lane; the
+    learners still take any number): .lanes, .t, .lengths, .c1(), .lane_bytes_back(distance).
+    Lanes past their end code padding (c1 is the padding byte; score_previous masks it)."""
+
+    def __init__(self, n, lanes):
+        lane = np.arange(lanes, dtype=np.int64)
+        weight = 61 + (lane * lane * 5 + lane * 3) % 7          # unequal lengths, no short period
+        ends = n * np.cumsum(weight) // weight.sum()
+        self.lanes = lanes
+        self.start = np.concatenate([[0], ends[:-1]])
+        self.lengths = ends - self.start
+        self.steps = int(self.lengths.max()) if n else 0
+        self.buf = np.zeros(n + 1, dtype=np.uint8)             # +1: where padding bytes land
+        self.t = 0
+        self.pos = self.start.copy()                           # where each lane's next byte goes
+        self.active = self.lengths > 0
+        self.last = np.zeros(lanes, dtype=np.int64)
+
+    def c1(self):
+        return self.last.copy()
+
+    def lane_bytes_back(self, distance):
+        where = self.pos - distance
+        inside = where >= self.start
+        return np.where(inside, self.buf[np.where(inside, where, 0)], 0).astype(np.int64)
+
+    def push(self, byte):
+        self.buf[np.where(self.active, self.pos, len(self.buf) - 1)] = byte
+        self.last = np.asarray(byte).astype(np.int64)
+        self.t += 1
+        self.pos = self.start + np.minimum(self.t, self.lengths)
+        self.active = self.t < self.lengths
+
+
+def bit_inputs(dist, c0, bitpos):
+    """Every lane's stretched P(bit = 1 | the bits so far) from its cumulative byte weights
+    (the formula of ByteDistribution.tree, lane by lane)."""
+    half = 1 << (7 - bitpos)
+    lo = (c0 - (1 << bitpos)) * (2 * half)
+    lane = np.arange(len(c0))
+    base, mid, top = (dist.cum[lane, lo + k * half] for k in range(3))
+    p1 = (top - mid) / np.maximum(top - base, 1.0)
+    return STRETCH[np.clip(np.rint(p1 * 65536.0), 1, P_MAX).astype(np.int64)]
 
 
 def _tiny(exact_math):
@@ -101,8 +148,9 @@ def test_initialisation_is_deterministic_and_on_the_grid():
 
 def _feed(gru, data, lanes):
     """Drive the predictor over `data` split into lanes, as the codec does; returns the
-    probability it gave each coded byte, per step (steps, lanes)."""
-    hist = History(len(data), lanes)
+    probability it gave each coded byte, per step (steps, lanes).  Every 16th step also checks
+    the bit predictions the codec would take (lane 0's tree) against every lane's distribution."""
+    hist = LaneHistory(len(data), lanes)
     gru.start_block(hist)
     src = np.frombuffer(data + b"\0", dtype=np.uint8)
     probs = []
@@ -111,6 +159,14 @@ def _feed(gru, data, lanes):
         byte = src[np.where(hist.active, hist.pos, len(data))]
         p = gru.dist.byte_probability(byte.astype(np.int64))
         probs.append(np.where(hist.active, p, np.nan))         # lanes past their end: no byte
+        if t % 16 == 0:
+            tree = gru.dist.tree()
+            c0 = np.ones(lanes, dtype=np.int64)
+            for bitpos in range(8):
+                inputs = bit_inputs(gru.dist, c0, bitpos)
+                assert inputs[0] == tree[c0[0]]
+                assert np.abs(inputs).max() <= 3071
+                c0 = (c0 << 1) | ((byte.astype(np.int64) >> (7 - bitpos)) & 1)
         hist.push(byte)
     return np.array(probs)
 
@@ -131,7 +187,7 @@ def test_it_learns_a_pattern_that_needs_more_than_one_byte_of_context():
 
 @pytest.mark.parametrize("lora_rank", [0, 4])
 def test_gru_state_is_identical_after_encode_and_decode(lora_rank):
-    cfg = dict(hidden=16, embed=8, window=4, train_lanes=8, lora_rank=lora_rank)
+    cfg = dict(hidden=16, embed=8, window=4, train_lanes=1, lora_rank=lora_rank)   # one lane
     data = sample("text", 6000, seed=5)
     enc = Codec(5)
     enc.config = dict(enc.config, byte_models=[("gru", cfg)], learners_from=0)
@@ -139,11 +195,11 @@ def test_gru_state_is_identical_after_encode_and_decode(lora_rank):
     dec = Codec(5)
     dec.config = dict(dec.config, byte_models=[("gru", cfg)], learners_from=0)
     assert dec.decode_block(payload, len(data)) == data
-    a, b = enc.predictor.byte_models[0].state(), dec.predictor.byte_models[0].state()
+    a, b = enc.learners[0].state(), dec.learners[0].state()
     assert a.keys() == b.keys()
     for k in a:
         assert np.array_equal(np.asarray(a[k]), np.asarray(b[k])), k
-    assert enc.predictor.byte_models[0].metrics.summary()["updates"] > 10
+    assert enc.learners[0].metrics.summary()["updates"] > 10
 
 
 def test_bad_settings_are_one_line_errors_and_odd_ones_warnings():

@@ -2,9 +2,8 @@
 import pytest
 
 from cmzip.errors import CmzipError
-from cmzip.models.history import History
 from cmzip.levels import (CUSTOM_SET, DEFAULT_LEVEL, LEVELS, PREDICTORS, check_flags,
-                          describe_level, lanes_for, level_config, level_fingerprint,
+                          describe_level, level_config, level_fingerprint,
                           level_predictors, predictor_flags, stream_byte_models)
 
 
@@ -52,19 +51,12 @@ def test_predictor_names():
     assert PREDICTORS == ("context", "match", "gru", "qct")
 
 
-def test_small_inputs_at_the_default_level_skip_the_byte_learners_and_take_more_lanes():
-    cfg = LEVELS[DEFAULT_LEVEL]
-    small = cfg["learners_from"]
-    assert [name for name, _ in stream_byte_models(cfg, small)] == ["gru"]
-    assert stream_byte_models(cfg, small - 1) == []
-    assert "gru" not in " ".join(describe_level(DEFAULT_LEVEL, 0, small - 1)["predictors"])
-    assert "gru" in " ".join(describe_level(DEFAULT_LEVEL)["predictors"])
+def test_the_default_level_is_pure_context_mixing_and_levels_6_to_9_add_learners():
+    assert stream_byte_models(LEVELS[DEFAULT_LEVEL], 10**6) == []
+    assert "gru" not in " ".join(describe_level(DEFAULT_LEVEL)["predictors"])
+    for level in (6, 7, 8, 9):
+        assert "gru" in [name for name, _ in stream_byte_models(LEVELS[level], 100)]
+    assert "qct" in [name for name, _ in stream_byte_models(LEVELS[9], 100)]
     # a predictor set is taken as given, whatever the size
     custom = level_config(DEFAULT_LEVEL, predictor_flags(DEFAULT_LEVEL, ["context", "gru"]))
     assert [name for name, _ in stream_byte_models(custom, 100)] == ["gru"]
-    # a small input takes about small_steps steps (lane lengths differ by a few percent); just
-    # past the threshold, the level's own lane spacing
-    for n in (3000, 10_000, small - 1):
-        steps = History(n, lanes_for(n, DEFAULT_LEVEL)).steps
-        assert cfg["small_steps"] * 0.9 <= steps <= cfg["small_steps"] * 1.06, (n, steps)
-    assert lanes_for(cfg["small_input"] - 1, DEFAULT_LEVEL) > lanes_for(cfg["small_input"], DEFAULT_LEVEL)

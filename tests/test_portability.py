@@ -1,6 +1,6 @@
 """The exactness contract: a file compressed here decodes in a process that simulates another
-machine (other SIMD kernels, BLAS core type, MKL path, one thread), and compressing there gives
-byte-identical output."""
+machine (the compiled loop built for a generic CPU in a fresh cache, other SIMD kernels, BLAS
+core type, MKL path, one thread), and compressing there gives byte-identical output."""
 import json
 import subprocess
 import sys
@@ -59,11 +59,32 @@ def test_decodes_and_reencodes_identically_on_a_simulated_other_machine(tmp_path
         packed = tmp_path / (path.name + f".{level}.cmz")
         packed.write_bytes(cmzip.compress(path.read_bytes(), level=level))
         jobs.append({"original": str(path), "packed": str(packed), "level": level})
-    result = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(jobs), env=other_machine_env(),
+    _check_in_child(jobs, other_machine_env(tmp_path / "numba-cache"))
+
+
+def _check_in_child(jobs, env, writes_cache=True):
+    result = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(jobs), env=env,
                             capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-2000:]
+    if writes_cache:     # the child compiled into its own, fresh cache (NUMBA_OPT=0 code is
+        # not cacheable: numba says it uses dynamic globals; it is compiled afresh all the same)
+        assert any((Path(env["NUMBA_CACHE_DIR"])).rglob("*.nbi")), "the child did not compile afresh"
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(report) == len(jobs)
     for job, r in zip(jobs, report):
         assert r["decoded_ok"], f"{job['original']} did not decode on the simulated machine"
         assert r["same_bytes"], f"{job['original']} compressed differently on the simulated machine"
+
+
+@pytest.mark.slow
+def test_unoptimised_compiled_code_gives_the_same_bytes(tmp_path):
+    """NUMBA_OPT=0: no LLVM optimisation at all, so nothing that an optimiser may reorder."""
+    path = _inputs(tmp_path, FILES[3:])[0]
+    data = path.read_bytes()[:3000]
+    original = tmp_path / "small"
+    original.write_bytes(data)
+    packed = tmp_path / "small.cmz"
+    packed.write_bytes(cmzip.compress(data, level=DEFAULT_LEVEL))
+    jobs = [{"original": str(original), "packed": str(packed), "level": DEFAULT_LEVEL}]
+    _check_in_child(jobs, other_machine_env(tmp_path / "numba-cache", NUMBA_OPT="0"),
+                    writes_cache=False)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from cmzip.errors import CmzipError
+from cmzip.exact import P_MAX, STRETCH
 from cmzip.models import qct_math
-from cmzip.models.history import History
 from cmzip.models.qct import DEFAULT_CONFIG, QCT_SPEC, QCTPredictor
 from machines import other_machine_env
 
@@ -23,10 +23,58 @@ REPO = Path(__file__).resolve().parent.parent
 SMALL = dict(dim=4, blocks=2, window=2, context=5, values=12, train_lanes=8, train_every=2)
 
 
+class LaneHistory:
+    """What a byte learner reads of a block cut into `lanes` contiguous lanes of slightly
+    different lengths, coded one byte per lane per step (the codec now codes one lane; the
+    learners still take any number): .lanes, .t, .lengths, .c1(), .lane_bytes_back(distance).
+    Lanes past their end code padding (c1 is the padding byte; score_previous masks it)."""
+
+    def __init__(self, n, lanes):
+        lane = np.arange(lanes, dtype=np.int64)
+        weight = 61 + (lane * lane * 5 + lane * 3) % 7          # unequal lengths, no short period
+        ends = n * np.cumsum(weight) // weight.sum()
+        self.lanes = lanes
+        self.start = np.concatenate([[0], ends[:-1]])
+        self.lengths = ends - self.start
+        self.steps = int(self.lengths.max()) if n else 0
+        self.buf = np.zeros(n + 1, dtype=np.uint8)             # +1: where padding bytes land
+        self.t = 0
+        self.pos = self.start.copy()                           # where each lane's next byte goes
+        self.active = self.lengths > 0
+        self.last = np.zeros(lanes, dtype=np.int64)
+
+    def c1(self):
+        return self.last.copy()
+
+    def lane_bytes_back(self, distance):
+        where = self.pos - distance
+        inside = where >= self.start
+        return np.where(inside, self.buf[np.where(inside, where, 0)], 0).astype(np.int64)
+
+    def push(self, byte):
+        self.buf[np.where(self.active, self.pos, len(self.buf) - 1)] = byte
+        self.last = np.asarray(byte).astype(np.int64)
+        self.t += 1
+        self.pos = self.start + np.minimum(self.t, self.lengths)
+        self.active = self.t < self.lengths
+
+
+def bit_inputs(dist, c0, bitpos):
+    """Every lane's stretched P(bit = 1 | the bits so far) from its cumulative byte weights
+    (the formula of ByteDistribution.tree, lane by lane)."""
+    half = 1 << (7 - bitpos)
+    lo = (c0 - (1 << bitpos)) * (2 * half)
+    lane = np.arange(len(c0))
+    base, mid, top = (dist.cum[lane, lo + k * half] for k in range(3))
+    p1 = (top - mid) / np.maximum(top - base, 1.0)
+    return STRETCH[np.clip(np.rint(p1 * 65536.0), 1, P_MAX).astype(np.int64)]
+
+
 def feed(pred, data, lanes, steps=None):
-    """The codec's calling pattern without the coder: start_byte, the 8 bit_inputs, push.
+    """The codec's calling pattern without the coder: start_byte, the bit predictions (the
+    codec's: lane 0's tree; every lane's from its distribution), push.
     Returns the probability each step gave to the byte that came, (steps, lanes)."""
-    hist = History(len(data), lanes)
+    hist = LaneHistory(len(data), lanes)
     pred.start_block(hist)
     arr = np.frombuffer(data, dtype=np.uint8)
     probs = []
@@ -34,11 +82,13 @@ def feed(pred, data, lanes, steps=None):
         pred.start_byte(hist)
         byte = np.where(t < hist.lengths, arr[np.minimum(hist.start + t, len(arr) - 1)], 0)
         probs.append(pred.dist.byte_probability(byte))
+        tree = pred.dist.tree()
+        assert tree.shape == (256,) and tree.dtype == np.int64
         c0 = np.ones(lanes, dtype=np.int64)
         for bitpos in range(8):
-            inputs = pred.bit_inputs(c0, bitpos)
-            assert inputs.shape == (pred.n_inputs, lanes)
-            assert np.array_equal(inputs, np.rint(inputs)) and np.abs(inputs).max() <= 3071
+            inputs = bit_inputs(pred.dist, c0, bitpos)
+            assert inputs.shape == (lanes,) and inputs[0] == tree[c0[0]]
+            assert np.abs(inputs).max() <= 3071
             c0 = (c0 << 1) | ((byte >> (7 - bitpos)) & 1)
         hist.push(byte.astype(np.uint8))
     pred.start_byte(hist)                 # learn from the last byte too
@@ -217,6 +267,21 @@ def test_encoder_decoder_parity():
     assert np.array_equal(pa, pb)
     assert state_hash(a) == state_hash(b) != before
     assert a.metrics.updates == b.metrics.updates > 0
+
+
+def test_encoder_decoder_parity_inside_the_codec():
+    """The same through the codec (one lane, _LearnerView; its tree feeds the mixer): the block
+    decodes, and encoder and decoder QCTs end in bit-identical states after learning."""
+    from cmzip.codec import Codec
+    cfg = dict(SMALL, train_lanes=1)
+    data = text(600)
+    enc, dec = Codec(5), Codec(5)
+    for codec in (enc, dec):
+        codec.config = dict(codec.config, byte_models=[("qct", cfg)], learners_from=0)
+    payload = enc.encode_block(data)
+    assert dec.decode_block(payload, len(data)) == data
+    assert state_hash(enc.learners[0]) == state_hash(dec.learners[0])
+    assert enc.learners[0].metrics.updates == dec.learners[0].metrics.updates > 100
 
 
 _CHILD = r"""

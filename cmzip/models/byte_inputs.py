@@ -26,10 +26,6 @@ def _node_bounds():
 
 
 _NODE_BOUNDS = np.concatenate(_node_bounds()[::-1])     # top, mid, lo: one gather for all three
-# Up to this many lanes the stretched inputs of all 255 tree nodes are computed once per byte
-# (one pass over (L, 256) arrays) and each bit is a look-up; with more lanes computing each
-# bit's own node is cheaper.  Same formula, element by element: the same bits either way.
-TREE_MAX_LANES = 32
 
 
 def _p1_to_p16(top, mid, base):
@@ -40,44 +36,22 @@ def _p1_to_p16(top, mid, base):
 
 
 class ByteDistribution:
-    """Per-lane byte distributions and the bit probabilities they imply."""
+    """Per-lane byte distributions and the bit probabilities they imply (the codec uses one
+    lane: it codes the block in order)."""
 
     def __init__(self, lanes):
         self.cum = np.zeros((lanes, 257))           # cum[l, b] = weight of bytes < b in lane l
         self.cum[:, 1:] = np.arange(1, 257)         # uniform until set
         self._lane = np.arange(lanes)
-        self._tree = None                           # (L, 256) stretched inputs by c0, or None
-        self._use_tree = lanes <= TREE_MAX_LANES
-        self._tree_at = self._lane * 256
 
     def set(self, weights):
         """weights: (L, 256) non-negative integer-valued float64 whose row sums are < 2^53."""
         np.cumsum(weights, axis=1, out=self.cum[:, 1:])
-        self._tree = None
-
-    def bit_p16(self, c0, bitpos):
-        """P(bit = 1) as p16 in [1, 65535] for every lane, given the bits so far (c0 has a
-        leading 1: 1 at bit 0, 1b at bit 1, ...)."""
-        half = 1 << (7 - bitpos)
-        lo = (c0 - (1 << bitpos)) * (2 * half)
-        base = self.cum[self._lane, lo]
-        mid = self.cum[self._lane, lo + half]
-        top = self.cum[self._lane, lo + 2 * half]
-        return _p1_to_p16(top, mid, base)
-
-    def bit_stretch(self, c0, bitpos):
-        """The same as stretched mixer inputs (float64 integers)."""
-        if not self._use_tree:
-            return STRETCH[self.bit_p16(c0, bitpos)].astype(np.float64)
-        if self._tree is None:                      # first bit of a byte: every node at once
-            top, mid, base = np.split(np.take(self.cum, _NODE_BOUNDS, axis=1), 3, axis=1)
-            p16 = _p1_to_p16(top, mid, base)
-            self._tree = STRETCH[p16].astype(np.float64).ravel()
-        return self._tree[self._tree_at + c0]
 
     def tree(self):
-        """Lane 0's stretched P(bit = 1 | prefix) for every node of the bit tree, indexed by c0
-        (1 at bit 0, 1b at bit 1, ...; index 0 is unused): (256,) int64."""
+        """Lane 0's stretched P(bit = 1 | the bits so far) for every node of the bit tree,
+        indexed by c0 (1 at bit 0, 1b at bit 1, ...; index 0 is unused): (256,) int64.  The
+        codec gives these to the compiled predictor once per byte."""
         top, mid, base = np.split(np.take(self.cum[:1], _NODE_BOUNDS, axis=1), 3, axis=1)
         return STRETCH[_p1_to_p16(top, mid, base)][0]
 
@@ -89,7 +63,7 @@ class ByteDistribution:
 class ByteLearner:
     """What every byte learner (GRU, QCT) shares: per block, its byte distributions and the lanes
     it trains on; per byte, scoring its last prediction in its own metrics; per bit, one
-    stretched mixer input.  Subclasses set `metrics` and cfg["train_lanes"] and predict into
+    stretched mixer input per bit (ByteDistribution.tree).  Subclasses set `metrics` and cfg["train_lanes"] and predict into
     self.dist."""
     n_inputs = 1
 
@@ -107,6 +81,3 @@ class ByteLearner:
         if real.any():          # display only: np.log2 never feeds back into a model
             self.metrics.record(-np.log2(self.dist.byte_probability(byte)[real]))
         return byte, real
-
-    def bit_inputs(self, c0, bitpos):
-        return self.dist.bit_stretch(c0, bitpos)[None, :]
