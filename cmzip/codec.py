@@ -8,7 +8,7 @@ node of the bit tree, model.ext); after it, the learners see the byte and train.
 """
 import numpy as np
 
-from .coder import POS, decoded_exactly, flush, new_state, start_decoding
+from .coder import decoded_exactly, flush, new_decoder, new_encoder, start_decoding
 from .errors import CmzipError
 from .levels import check_level, level_config, stream_byte_models
 from .loop import code_byte, decode_block, encode_block
@@ -60,32 +60,30 @@ class Codec:
         """Code one block of bytes; returns the payload."""
         data = np.frombuffer(bytes(data), dtype=np.uint8).copy()
         model = self._start(len(data))
-        st = new_state()
-        out = np.zeros(max_payload(len(data)), dtype=np.uint8)
+        coder = new_encoder(max_payload(len(data)), self.config["min_bit_cost"])
         if self.learners:
-            size = self._code_with_learners(model, st, out, data, None)
+            size = self._code_with_learners(model, coder, data, None)
         else:
-            size = encode_block(model, st, data, out)
+            size = encode_block(model, coder, data)
         if size < 0:
             raise RuntimeError("payload larger than its bound")   # a codec bug, never data
-        return out[:size].tobytes()
+        return coder.io[:size].tobytes()
 
     def decode_block(self, payload, n):
         """Decode one block of n bytes. Raises CmzipError if the payload is damaged."""
         model = self._start(n)
-        st = new_state()
-        payload = np.frombuffer(bytes(payload), dtype=np.uint8).copy()   # one array type for both directions
+        coder = new_decoder(bytes(payload), self.config["min_bit_cost"])
         out = np.zeros(n, dtype=np.uint8)
         if self.learners:
-            start_decoding(st, payload)
-            status = self._code_with_learners(model, st, payload, out, out)
+            start_decoding(coder)
+            status = self._code_with_learners(model, coder, out, out)
         else:
-            status = decode_block(model, st, payload, out)
-        if status < 0 or not decoded_exactly(st, payload):
+            status = decode_block(model, coder, out)
+        if status < 0 or not decoded_exactly(coder):
             raise CmzipError("corrupt data: the payload does not decode to the block's length")
         return out.tobytes()
 
-    def _code_with_learners(self, model, st, io, data, decoded):
+    def _code_with_learners(self, model, coder, data, decoded):
         """The block loop, one compiled call per byte, with the byte learners in between.
         Encoding: data holds the bytes and decoded is None; decoding: the bytes go to decoded."""
         view = _LearnerView(len(data))
@@ -97,7 +95,7 @@ class Codec:
             for j, learner in enumerate(self.learners):
                 learner.start_byte(view)
                 model.ext[j] = learner.dist.tree()
-            byte = code_byte(model, st, io, 0 if decoding else data[i], decoding)
+            byte = code_byte(model, coder, 0 if decoding else data[i], decoding)
             if byte < 0:
                 return byte
             view.buf[i] = byte
@@ -105,7 +103,7 @@ class Codec:
                 decoded[i] = byte
         if decoding:
             return 0
-        return int(st[POS]) if flush(st, io) else -2
+        return flush(coder)
 
     def learner_metrics(self):
         """The byte learners' own metrics so far (bits per byte, updates), one dict each."""

@@ -13,33 +13,89 @@ compiled loop costs a few nanoseconds per bit.  The price of carry-less coding i
 when the interval straddles a byte boundary; tests/test_coder.py measures the whole coder within
 0.05% + 8 bytes of the ideal code length sum(-log2 p).
 
-State: an int64 array `st` (X1, X2, X, POS, PAST_END) and a uint8 buffer `io` (the output for
-the encoder, the payload for the decoder).
+State: an int64 array `st` (X1, X2, X, POS, PAST_END, INFO, BUDGET), the uint8 buffer `io` (the
+output for the encoder, the payload for the decoder) and the cost table.
 
-The decoder's information budget.  Encoder and decoder shift their intervals identically, so
-the decoder reads exactly as many bytes as the encoder wrote: 4 at the start, one per shift,
-while the encoder wrote one per shift and 1 at the end.  A valid payload therefore leaves the
-decoder 3 bytes (read as zeros) past its end, and never more; a decoder that needs a 4th byte
-past the end is decoding garbage (a damaged payload, or a block header that claims more bytes
-than the payload codes) and stops with an error.  Between two reads it can decode at most about
-45 KB (each bit narrows the interval by at least a factor 65535/65536), so a hostile header's
-claim costs time in proportion to the payload, not to the claim.
+The decoder's information budget.  A payload of L bytes cannot carry more than 8 L bits of
+information, so the sum of -log2 P(bit) over the bits the decoder decodes cannot exceed it.  Both
+sides add up that sum (in units of 2^-16 bit, from one integer table, so their sums agree to the
+last unit) and:
+
+- the encoder makes the payload long enough for its sum: in the rare case where the coder's
+  rounding made the bits cheaper than their information, it pads the payload with zeros;
+- the decoder stops with an error as soon as its sum exceeds the payload's 8 L bits.
+
+So a damaged payload, or a block header that claims far more bytes than its payload codes, fails
+after decoding about as much information as the payload holds, however large the claim.  Even a
+bit the model is sure of counts, at least `min_cost` units: one (2^-16 bit) where decoding is
+fast, so a byte of payload decodes to at most 64 KB of output; levels whose learners run in
+Python decode about 1 KB/s, so there each bit counts at least 2^-10 bit (a byte of payload: at
+most 1 KB of output), which costs at most 0.008 bits per byte on the most redundant data.  At the end of a block the decoder checks that
+the payload was exactly as long as it had to be: it reads 4 bytes at the start and one per shift,
+where the encoder wrote one per shift and 1 at the end, so a valid payload leaves it 3 bytes
+(zeros) past its coded end, plus any padding.
 """
+from decimal import Decimal, localcontext
+from typing import NamedTuple
+
 import numpy as np
 
-from .jit import inline as njit
+from .jit import njit
 
-X1, X2, X, POS, PAST_END = range(5)
-STATE_SIZE = 5
-MAX_PAST_END = 3            # zero bytes a valid payload's decoder reads past its end
+X1, X2, X, POS, PAST_END, INFO, BUDGET = range(7)
+STATE_SIZE = 7
+MAX_PAST_END = 3            # zero bytes a valid payload's decoder reads past its coded end
+INFO_ONE_BIT = 1 << 16      # the cost table's unit: 2^-16 bit
 _TOP = 0xFF000000
 _MASK32 = 0xFFFFFFFF
 
 
-def new_state():
+def _cost_table():
+    """COST[q] = -log2(q / 65536) in units of 2^-16 bit, rounded, for q = 1..65535 (COST[0] and
+    COST[65536] unused).  np.log2 is accurate to far better than 1e-6 of a unit, so rounding
+    it gives the correctly rounded value wherever the true value is not within 1e-6 of a half;
+    those few entries are computed with the decimal module (correctly rounded in software).  The
+    table is therefore the same on every machine."""
+    q = np.arange(1, 1 << 16, dtype=np.float64)
+    exact = (16.0 - np.log2(q)) * INFO_ONE_BIT
+    table = np.rint(exact)
+    for i in np.flatnonzero(np.abs(exact - np.floor(exact) - 0.5) < 1e-6):
+        with localcontext() as ctx:
+            ctx.prec = 40
+            v = (16 - Decimal(int(q[i])).ln() / Decimal(2).ln()) * INFO_ONE_BIT
+            table[i] = int(v.to_integral_value())
+    cost = np.zeros((1 << 16) + 1, dtype=np.int64)
+    cost[1:1 << 16] = np.maximum(table, 1)          # a certain bit still costs one unit
+    return cost
+
+
+COST = _cost_table()
+
+
+class Coder(NamedTuple):
+    st: np.ndarray          # int64 (STATE_SIZE,)
+    io: np.ndarray          # uint8: the output buffer (encoder) or the payload (decoder)
+    cost: np.ndarray        # int64 (65537,): COST
+
+
+def _costs(min_cost):
+    return COST if min_cost <= 1 else np.maximum(COST, min_cost)
+
+
+def new_encoder(capacity, min_cost=1):
+    """An encoder writing into a buffer of `capacity` bytes; each bit counts at least
+    `min_cost` units in the information sum."""
     st = np.zeros(STATE_SIZE, dtype=np.int64)
     st[X2] = _MASK32
-    return st
+    return Coder(st, np.zeros(capacity, dtype=np.uint8), _costs(min_cost))
+
+
+def new_decoder(payload, min_cost=1):
+    """A decoder of `payload` (bytes); its budget is the payload's 8 bits a byte."""
+    st = np.zeros(STATE_SIZE, dtype=np.int64)
+    st[X2] = _MASK32
+    st[BUDGET] = 8 * len(payload) * INFO_ONE_BIT
+    return Coder(st, np.frombuffer(payload, dtype=np.uint8).copy(), _costs(min_cost))
 
 
 @njit
@@ -51,18 +107,25 @@ def split(x1, x2, p16):
 
 
 @njit
-def encode_bit(st, out, p16, bit):
-    """Code `bit` with P(1) = p16 / 65536.  Returns False if `out` is full (never, for the
-    container's payload bound; checked rather than trusted)."""
+def _cost(c, p16, bit):
+    return c.cost[p16] if bit else c.cost[65536 - p16]
+
+
+@njit
+def encode_bit(c, p16, bit):
+    """Code `bit` with P(1) = p16 / 65536.  Returns False if the output is full (never, for
+    the container's payload bound; checked rather than trusted)."""
+    st = c.st
     xmid = split(st[X1], st[X2], p16)
     if bit:
         st[X2] = xmid
     else:
         st[X1] = xmid + 1
+    st[INFO] += _cost(c, p16, bit)
     while ((st[X1] ^ st[X2]) & _TOP) == 0:
-        if st[POS] >= out.shape[0]:
+        if st[POS] >= c.io.shape[0]:
             return False
-        out[st[POS]] = st[X2] >> 24
+        c.io[st[POS]] = st[X2] >> 24
         st[POS] += 1
         st[X1] = (st[X1] << 8) & _MASK32
         st[X2] = ((st[X2] << 8) & _MASK32) | 255
@@ -70,24 +133,29 @@ def encode_bit(st, out, p16, bit):
 
 
 @njit
-def flush(st, out):
-    """End the payload: one byte that, followed by zeros, lies in [x1, x2].  Returns False if
-    `out` is full."""
-    if st[POS] >= out.shape[0]:
-        return False
+def flush(c):
+    """End the payload: one byte that, followed by zeros, lies in [x1, x2]; then zeros up to the
+    length the information coded needs.  Returns the payload length, or -1 if the output is
+    full."""
+    st = c.st
     top = st[X1] >> 24
     if st[X1] & 0xFFFFFF:       # x1 itself is not "top byte, then zeros": take the next one,
         top += 1                # still <= x2's top byte, since the two differ there
-    out[st[POS]] = top
-    st[POS] += 1
-    return True
+    needed = max(st[POS] + 1, (st[INFO] + 8 * INFO_ONE_BIT - 1) // (8 * INFO_ONE_BIT))
+    if needed > c.io.shape[0]:
+        return -1
+    c.io[st[POS]] = top
+    for i in range(st[POS] + 1, needed):
+        c.io[i] = 0
+    return needed
 
 
 @njit
-def _next_byte(st, payload):
+def _next_byte(c):
     """The next payload byte, or 0 past its end (counted)."""
-    if st[POS] < payload.shape[0]:
-        b = np.int64(payload[st[POS]])
+    st = c.st
+    if st[POS] < c.io.shape[0]:
+        b = np.int64(c.io[st[POS]])
     else:
         b = np.int64(0)
         st[PAST_END] += 1
@@ -96,15 +164,16 @@ def _next_byte(st, payload):
 
 
 @njit
-def start_decoding(st, payload):
+def start_decoding(c):
     for _ in range(4):
-        st[X] = (st[X] << 8) | _next_byte(st, payload)
+        c.st[X] = (c.st[X] << 8) | _next_byte(c)
 
 
 @njit
-def decode_bit(st, payload, p16):
-    """Decode one bit with P(1) = p16 / 65536; -1 once the payload is exhausted (see the
-    module docstring)."""
+def decode_bit(c, p16):
+    """Decode one bit with P(1) = p16 / 65536; -1 once the bits decoded carry more information
+    than the payload holds, or the decoder needs more bytes than a valid payload has."""
+    st = c.st
     xmid = split(st[X1], st[X2], p16)
     if st[X] <= xmid:
         bit = 1
@@ -112,16 +181,22 @@ def decode_bit(st, payload, p16):
     else:
         bit = 0
         st[X1] = xmid + 1
+    st[INFO] += _cost(c, p16, bit)
+    if st[INFO] > st[BUDGET]:
+        return -1
     while ((st[X1] ^ st[X2]) & _TOP) == 0:
         st[X1] = (st[X1] << 8) & _MASK32
         st[X2] = ((st[X2] << 8) & _MASK32) | 255
-        st[X] = ((st[X] << 8) & _MASK32) | _next_byte(st, payload)
+        st[X] = ((st[X] << 8) & _MASK32) | _next_byte(c)
         if st[PAST_END] > MAX_PAST_END:
             return -1
     return bit
 
 
-def decoded_exactly(st, payload):
-    """After the last bit: whether the decoder consumed exactly the payload (a valid payload
-    leaves it MAX_PAST_END bytes past the end; anything else is damage)."""
-    return st[POS] == len(payload) + MAX_PAST_END
+def decoded_exactly(c):
+    """After the last bit: whether the payload was exactly as long as the encoder makes it (its
+    coded bytes, and zeros up to what the information decoded needs)."""
+    st = c.st
+    coded = st[POS] - MAX_PAST_END
+    needed = max(coded, -(-int(st[INFO]) // (8 * INFO_ONE_BIT)))
+    return len(c.io) == needed and not c.io[coded:].any()

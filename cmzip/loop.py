@@ -6,27 +6,26 @@ One compiled call codes a whole block (encode_block, decode_block).  Levels with
 (GRU, QCT), which run in Python, code a block one byte per call instead (code_byte), with the
 learners' inputs set in model.ext before each call.
 """
-from .coder import POS, decode_bit, encode_bit, flush, start_decoding
+from .coder import decode_bit, encode_bit, flush, start_decoding
 from .jit import njit
 from .predictor import predict_bit, update_bit, update_byte
 
 
 @njit
-def code_byte(m, st, io, byte, decoding):
-    """Code one byte: the given one (encoding, into io) or the next one (decoding, from io).
-    Returns the byte, -1 if the decoder ran out of payload, -2 if the encoder's output is
-    full."""
+def code_byte(m, c, byte, decoding):
+    """Code one byte with coder c: the given one (encoding) or the next one (decoding).
+    Returns the byte, or -1 if the decoder's payload is exhausted or the encoder's output full."""
     c0 = 1
     for bitpos in range(8):
         p = predict_bit(m, c0, bitpos)
         if decoding:
-            bit = decode_bit(st, io, p)
+            bit = decode_bit(c, p)
             if bit < 0:
                 return -1
         else:
             bit = (byte >> (7 - bitpos)) & 1
-            if not encode_bit(st, io, p, bit):
-                return -2
+            if not encode_bit(c, p, bit):
+                return -1
         update_bit(m, bit)
         c0 = (c0 << 1) | bit
     byte = c0 - 256
@@ -35,23 +34,21 @@ def code_byte(m, st, io, byte, decoding):
 
 
 @njit
-def encode_block(m, st, data, out):
-    """Code all of data into out, flushed.  Returns the payload length, or -2 if out is full."""
+def encode_block(m, c, data):
+    """Code all of data and flush.  Returns the payload length, or -1 if the output is full."""
     for i in range(data.shape[0]):
-        if code_byte(m, st, out, data[i], False) < 0:
-            return -2
-    if not flush(st, out):
-        return -2
-    return st[POS]
+        if code_byte(m, c, data[i], False) < 0:
+            return -1
+    return flush(c)
 
 
 @njit
-def decode_block(m, st, payload, out):
-    """Decode len(out) bytes from payload into out.  Returns 0, or -1 if the payload ran out
-    (damage, or a block header claiming more bytes than the payload codes)."""
-    start_decoding(st, payload)
+def decode_block(m, c, out):
+    """Decode len(out) bytes into out.  Returns 0, or -1 if the payload is exhausted (damage,
+    or a block header claiming more bytes than the payload codes)."""
+    start_decoding(c)
     for i in range(out.shape[0]):
-        byte = code_byte(m, st, payload, 0, True)
+        byte = code_byte(m, c, 0, True)
         if byte < 0:
             return -1
         out[i] = byte

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cmzip.codec import Codec
-from cmzip.coder import (MAX_PAST_END, decode_bit, decoded_exactly, encode_bit, flush, new_state,
-                         start_decoding)
+from cmzip.coder import (BUDGET, INFO, MAX_PAST_END, PAST_END, decode_bit, decoded_exactly,
+                         encode_bit, flush, new_decoder, new_encoder, start_decoding)
 from cmzip.corpora import CorpusError, find_corpus
 from cmzip.predictor import predict_bit, update_bit, update_byte
 from cmzip.samples import sample
@@ -34,22 +34,33 @@ def _model_stream(m, data, bits, probs):
 
 
 @numba.njit
-def _encode(bits, probs, out):
-    st = np.zeros(5, dtype=np.int64)
-    st[1] = 0xFFFFFFFF
+def _encode_all(c, bits, probs):
     for i in range(bits.shape[0]):
-        encode_bit(st, out, probs[i], bits[i])
-    flush(st, out)
-    return st[3]
+        encode_bit(c, probs[i], bits[i])
+    return flush(c)
+
+
+def _encode(bits, probs):
+    """The payload of bits coded with their probabilities."""
+    c = new_encoder(len(bits) * 3 + 64)
+    return c.io[:_encode_all(c, bits, probs)].tobytes()
 
 
 @numba.njit
-def _decode(payload, probs, bits_out, st):
-    start_decoding(st, payload)
+def _decode_all(c, probs, bits_out):
+    start_decoding(c)
     for i in range(probs.shape[0]):
-        bits_out[i] = decode_bit(st, payload, probs[i])
+        bits_out[i] = decode_bit(c, probs[i])
         if bits_out[i] < 0:
             return
+
+
+def _decode(payload, probs):
+    """(the decoded bits, -1 from where the decoder stopped; the decoder)"""
+    c = new_decoder(payload)
+    bits = np.zeros(len(probs), dtype=np.int64)
+    _decode_all(c, probs, bits)
+    return bits, c
 
 
 def _level1_stream_of(data):
@@ -87,17 +98,15 @@ def _named_streams():
 @pytest.mark.parametrize("name, stream", list(_named_streams()), ids=lambda v: v if isinstance(v, str) else "")
 def test_payload_is_within_a_twentieth_of_a_percent_of_the_ideal_code_length(name, stream):
     bits, probs = stream
-    out = np.zeros(len(bits) * 3 + 64, dtype=np.uint8)
-    size = int(_encode(bits, probs, out))
+    payload = _encode(bits, probs)
+    size = len(payload)
     ideal = _ideal_bytes(bits, probs)
     assert size <= ideal * 1.0005 + 8, (name, size, ideal)
     # the decoder gives back every bit, reading exactly the payload
-    st = new_state()
-    decoded = np.zeros_like(bits)
-    payload = out[:size].copy()
-    _decode(payload, probs, decoded, st)
+    decoded, c = _decode(payload, probs)
     assert np.array_equal(decoded, bits)
-    assert decoded_exactly(st, payload)
+    assert decoded_exactly(c)
+    assert c.st[INFO] <= c.st[BUDGET]
     # the reference: constriction's range coder on the same stream
     constriction = pytest.importorskip("constriction")
     encoder = constriction.stream.queue.RangeEncoder()
@@ -111,8 +120,7 @@ def test_payload_is_within_a_twentieth_of_a_percent_of_the_ideal_code_length(nam
 def test_book1_level1_figures():
     """The figures the README quotes (printed with -s)."""
     bits, probs = _level1_stream_of(_book1())
-    out = np.zeros(len(bits) * 3 + 64, dtype=np.uint8)
-    size = int(_encode(bits, probs, out))
+    size = len(_encode(bits, probs))
     ideal = _ideal_bytes(bits, probs)
     print(f"book1 level 1: {len(bits)} bits, ideal {ideal:.1f} bytes, payload {size} "
           f"(+{100 * (size - ideal) / ideal:.4f}%)")
@@ -125,17 +133,32 @@ def test_a_decoder_past_its_payload_stops_instead_of_decoding_garbage():
     n = 10_000_000
     bits = np.ones(n, dtype=np.int64)
     probs = np.full(n, 65535, dtype=np.int64)
-    out = np.zeros(1000, dtype=np.uint8)
-    size = int(_encode(bits[:100000], probs[:100000], out))
-    assert size <= 4
-    payload = out[:size].copy()
-    st = new_state()
-    decoded = np.zeros_like(bits)
-    _decode(payload, probs, decoded, st)
+    payload = _encode(bits[:100000], probs[:100000])
+    assert len(payload) <= 4
+    decoded, c = _decode(payload, probs)
     assert -1 in decoded                                     # it stopped, at the budget
     stopped_at = int(np.argmax(decoded == -1))
-    assert 100000 <= stopped_at < n // 2
-    assert st[4] == MAX_PAST_END + 1
+    assert 100000 <= stopped_at <= 8 * len(payload) * 65536   # each bit costs at least a unit
+    assert c.st[INFO] > c.st[BUDGET] or c.st[PAST_END] > MAX_PAST_END
+
+
+def test_a_payload_is_never_shorter_than_its_information_and_never_longer_than_needed():
+    """Coding rounds in favour of improbable bits (a part is at least one unit wide), so a
+    payload could come out shorter than the information it codes; the encoder then pads it with
+    zeros (so that the decoder's budget never rejects a valid payload), and the decoder checks
+    that a payload is exactly as long as the encoder makes it."""
+    bits = np.ones(3000, dtype=np.int64)
+    probs = np.ones(3000, dtype=np.int64)          # 3000 bits of p = 2^-16: 16 bits each
+    payload = _encode(bits, probs)
+    assert len(payload) >= 6000
+    decoded, c = _decode(payload, probs)
+    assert np.array_equal(decoded, bits) and decoded_exactly(c)
+    assert not decoded_exactly(_decode(payload + b"\0", probs)[1])      # too long
+    # the padding itself: an encoder whose bits carried 100 bytes of information but that has
+    # written nothing yet ends its payload with zeros up to 100 bytes
+    c = new_encoder(1000)
+    c.st[INFO] = 100 * 8 * 65536 - 5
+    assert flush(c) == 100 and not c.io[1:100].any()
 
 
 def test_every_coded_bit_narrows_the_interval():
