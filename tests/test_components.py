@@ -1,0 +1,137 @@
+"""Each compiled component does what its docstring says: the history and its summaries, record
+detection, the bucket table's claim and replacement, StateMap steps, mixer training and APMs.
+The compiled functions are called from Python here, one at a time."""
+import numpy as np
+import pytest
+
+from cmzip.exact import SMAX, SQUASH, STRETCH
+from cmzip.hashtable import SLOT, find_slot, new_table
+from cmzip.mixer import apm_predict, apm_update, dot, new_apm, new_weights, train
+from cmzip.models import history as hm
+from cmzip.models.contexts import CONTEXT_IDS, context_hash
+from cmzip.statemap import (COUNT_BITS, NEXT_STATE, P22, STATE_COUNTS, STEP, new_statemap,
+                            sm_p16, sm_update, state_tables)
+
+
+def _history_after(data, detect_records=False, buf_bits=16):
+    h = hm.new_history(buf_bits)
+    for byte in data:
+        hm.push(h, byte, detect_records)
+    return h
+
+
+def test_history_keeps_the_last_eight_bytes_and_reads_back_within_the_stream():
+    h = _history_after(b"abcdefghij")
+    assert h.s[hm.POS] == 10
+    assert h.s[hm.C4] == int.from_bytes(b"ghij", "big") and h.s[hm.C8] == int.from_bytes(b"cdef", "big")
+    assert hm.byte_back(h, 1) == ord("j") and hm.byte_back(h, 10) == ord("a")
+    assert hm.byte_back(h, 11) == 0                          # before the stream: 0
+
+
+def test_word_starts_are_the_first_bytes_of_aligned_32_bit_words():
+    h = _history_after(bytes(range(0x10, 0x1E)))     # next byte: 0x1e, position 2 of 1c 1d 1e 1f
+    assert [hm.word_start(h, back) for back in (1, 2, 3)] == [0x18, 0x14, 0x10]
+    assert hm.word_start(h, 4) == 0
+
+
+def test_words_are_case_folded_letters_and_the_previous_word_is_kept():
+    a = _history_after(b"the Cat ")
+    b = _history_after(b"THE cat ")
+    assert a.s[hm.WORD] == 0 and a.s[hm.WORD1] == b.s[hm.WORD1] != 0
+    assert _history_after(b"the ca").s[hm.WORD] != _history_after(b"the cb").s[hm.WORD]
+
+
+@pytest.mark.parametrize("length", [13, 64, 150])
+def test_record_length_is_detected_on_a_generated_table(length):
+    rng = np.random.default_rng(length)
+    row = rng.integers(0, 256, length, dtype=np.uint8)
+    table = np.concatenate([(row + rng.integers(0, 3, length)).astype(np.uint8) for _ in range(30)])
+    h = _history_after(table.tobytes(), detect_records=True)
+    assert h.s[hm.RECORD] == length
+
+
+def test_no_record_length_in_text():
+    h = _history_after(b"it was the best of times, it was the worst of times; " * 3, True)
+    assert h.s[hm.RECORD] == 0
+
+
+def test_record_contexts_read_the_byte_above():
+    rows = bytes(range(50, 70)) * 40                  # records of 20 bytes
+    h = _history_after(rows, detect_records=True)
+    assert h.s[hm.RECORD] == 20
+    # the byte above the next one is the one 20 back; the hash changes with it
+    other = _history_after(rows[:-20] + bytes(20), detect_records=True)
+    assert context_hash(h, CONTEXT_IDS["rec1"]) != context_hash(other, CONTEXT_IDS["rec1"])
+
+
+def test_order_contexts_depend_on_exactly_their_bytes():
+    o2 = CONTEXT_IDS["o2"]
+    assert context_hash(_history_after(b"xxab"), o2) == context_hash(_history_after(b"yyab"), o2)
+    assert context_hash(_history_after(b"xxab"), o2) != context_hash(_history_after(b"xxcb"), o2)
+    hashes = {context_hash(_history_after(b"abcdefgh"), cid) for cid in CONTEXT_IDS.values()}
+    assert len(hashes) == len(CONTEXT_IDS)            # every context has its own salt
+
+
+def test_bucket_table_claims_finds_and_replaces_the_least_used_slot():
+    _, priority = state_tables()
+    table = new_table(8)
+    mask = (1 << 8) - 1
+    h = 0xAB000004                                    # check 0xAB, line of slots 16..19
+    i = find_slot(table, h, mask, priority)
+    assert table[i] == 0xAB and i // SLOT in (16, 17, 18)
+    table[i + 1] = 40                                 # this slot has seen a lot
+    assert find_slot(table, h, mask, priority) == i   # found again
+    others = []
+    for c in (1, 2):                                  # two more contexts in the same line
+        j = find_slot(table, (c << 24) | 4, mask, priority)
+        table[j + 1] = 1                              # each has seen a little
+        others.append(j)
+    assert len({i, *others}) == 3
+    k = find_slot(table, (3 << 24) | 4, mask, priority)   # a fourth context: the line is full
+    assert k in others and table[k] == 3 and not table[k + 1:k + SLOT].any()
+    assert table[i] == 0xAB                           # the well-used slot survived
+
+
+def test_statemap_steps_are_one_over_n_plus_one_and_a_half():
+    sm = new_statemap(1, per_state_prior=False)
+    p0 = sm_p16(sm, 7)
+    assert p0 == 32768
+    sm_update(sm, 7, 1, 1023, STEP)                   # n = 0: p moves 2/3 of the way to 1
+    assert abs(sm_p16(sm, 7) - (32768 + (65536 - 32768) * 2 / 3)) < 2
+    for _ in range(2000):
+        sm_update(sm, 7, 0, 1023, STEP)
+    assert sm[7] & ((1 << COUNT_BITS) - 1) == 1023    # the count stops at the limit
+    assert sm_p16(sm, 7) < 100
+
+
+def test_state_machine_counts_both_bits_and_discounts_the_other():
+    nxt, total = state_tables()
+    s = 0
+    for _ in range(5):
+        s = nxt[2 * s + 1]
+    assert tuple(STATE_COUNTS[s]) == (0, 5)
+    s = nxt[2 * s]
+    n0, n1 = STATE_COUNTS[s]
+    assert n0 == 1 and n1 < 5                          # the old run is discounted
+    assert total[s] == n0 + n1 and (NEXT_STATE[:, 0] < 256).all()
+
+
+def test_mixer_learns_to_trust_the_input_that_is_right():
+    w = new_weights(1, 3, 0.3)
+    x = np.array([STRETCH[60000], STRETCH[6000], 256], dtype=np.int64)   # one says 1, one says 0
+    for _ in range(300):
+        s = dot(w, 0, x, 3)
+        train(w, 0, x, 3, (1 << 16) - SQUASH[s + SMAX], 24)               # the bit is always 1
+    assert w[0, 0] > w[0, 1]
+    assert SQUASH[dot(w, 0, x, 3) + SMAX] > 60000
+
+
+def test_apm_starts_as_the_identity_and_learns_its_context():
+    t = new_apm(2)
+    for p in (1000, 32768, 60000):
+        q, _ = apm_predict(t, 1, STRETCH[p])
+        assert abs(q - p) < p * 0.08 + 30           # linear between nodes 1 nat apart
+    for _ in range(600):
+        q, node = apm_predict(t, 1, 0)
+        apm_update(t, node, 1, 7)
+    assert apm_predict(t, 1, 0)[0] > 60000 and abs(apm_predict(t, 0, 0)[0] - 32768) < 100
