@@ -532,7 +532,7 @@ def run_info():
         },
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "versions": {package: _version(package)
-                     for package in ("cmzip", "numpy", "torch", "click", "constriction")},
+                     for package in ("cmzip", "numpy", "numba", "torch", "click")},
         "child_threads": {variable: child_environment()[variable] for variable in THREAD_VARIABLES},
         "source_revision": _git_revision(),
     }

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .jit import njit
+from .jit import inline
 
 X1, X2, X, POS, PAST_END, INFO, BUDGET = range(7)
 STATE_SIZE = 7
@@ -98,7 +98,7 @@ def new_decoder(payload, min_cost=1):
     return Coder(st, np.frombuffer(payload, dtype=np.uint8).copy(), _costs(min_cost))
 
 
-@njit
+@inline
 def split(x1, x2, p16):
     """The last value of the 1-part of [x1, x2] for P(1) = p16 / 65536 (1 <= p16 <= 65535):
     x1 <= xmid < x2, so both parts are non-empty and each bit narrows the interval."""
@@ -106,12 +106,12 @@ def split(x1, x2, p16):
     return x1 + (r >> 16) * p16 + (((r & 0xFFFF) * p16) >> 16)
 
 
-@njit
+@inline
 def _cost(c, p16, bit):
     return c.cost[p16] if bit else c.cost[65536 - p16]
 
 
-@njit
+@inline
 def encode_bit(c, p16, bit):
     """Code `bit` with P(1) = p16 / 65536.  Returns False if the output is full (never, for
     the container's payload bound; checked rather than trusted)."""
@@ -132,7 +132,7 @@ def encode_bit(c, p16, bit):
     return True
 
 
-@njit
+@inline
 def flush(c):
     """End the payload: one byte that, followed by zeros, lies in [x1, x2]; then zeros up to the
     length the information coded needs.  Returns the payload length, or -1 if the output is
@@ -150,7 +150,7 @@ def flush(c):
     return needed
 
 
-@njit
+@inline
 def _next_byte(c):
     """The next payload byte, or 0 past its end (counted)."""
     st = c.st
@@ -163,13 +163,13 @@ def _next_byte(c):
     return b
 
 
-@njit
+@inline
 def start_decoding(c):
     for _ in range(4):
         c.st[X] = (c.st[X] << 8) | _next_byte(c)
 
 
-@njit
+@inline
 def decode_bit(c, p16):
     """Decode one bit with P(1) = p16 / 65536; -1 once the bits decoded carry more information
     than the payload holds, or the decoder needs more bytes than a valid payload has."""

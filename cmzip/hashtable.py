@@ -10,7 +10,7 @@ Hashes are 32-bit values held in int64: the low bits choose the cache line, the 
 """
 import numpy as np
 
-from .jit import inline as njit
+from .jit import inline
 
 SLOT = 16
 
@@ -20,7 +20,7 @@ def new_table(slot_bits):
     return np.zeros(SLOT << slot_bits, dtype=np.uint8)
 
 
-@njit
+@inline
 def find_slot(table, h, slot_mask, priority):
     """The index of byte 0 of the slot for 32-bit hash h (claiming one if needed).  slot_mask
     is (number of slots - 1); priority[state] ranks slots for replacement."""

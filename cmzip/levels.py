@@ -77,6 +77,17 @@ LEVELS = {
 }
 
 
+def _min_bit_cost(byte_models):
+    """The least a bit counts in the decoder's information budget, in 2^-16 bit (coder.py): 64
+    where byte learners make decoding slow (about 1 KB/s), so that a hostile block header fails
+    within seconds there too; it costs at most 0.008 bits per byte on the most redundant data."""
+    return 64 if byte_models else 1
+
+
+for _cfg in LEVELS.values():
+    _cfg["min_bit_cost"] = _min_bit_cost(_cfg.get("byte_models"))
+
+
 # Predictors a level can be given instead of its own set (`--predictors`).  The context models
 # are the base of every level and always present; the others are bits of the header's flags
 # byte, whose top bit says "this set, not the level's own".
@@ -124,17 +135,15 @@ def check_flags(flags):
 def level_config(level, flags=0):
     """The full model config of a level, with the predictor set the flags byte names."""
     cfg = LEVELS[check_level(level)]
-    if check_flags(flags):
-        own = dict(cfg.get("byte_models", []))
-        byte_models = [(name, own.get(name, BYTE_MODEL_DEFAULTS[name]))
-                       for name in ("gru", "qct") if flags & OPTIONAL_PREDICTORS[name]]
-        # a predictor set names the learners to use, whatever the input's size
-        cfg = dict(cfg, match=bool(flags & OPTIONAL_PREDICTORS["match"]), byte_models=byte_models,
-                   learners_from=0)
-    # the least a bit counts in the decoder's information budget, in 2^-16 bit (coder.py): 64
-    # where byte learners make decoding slow, so that a hostile block header fails within
-    # seconds there too
-    return dict(cfg, min_bit_cost=64 if cfg.get("byte_models") else 1)
+    if not check_flags(flags):
+        return cfg
+    own = dict(cfg.get("byte_models", []))
+    byte_models = [(name, own.get(name, BYTE_MODEL_DEFAULTS[name]))
+                   for name in ("gru", "qct") if flags & OPTIONAL_PREDICTORS[name]]
+    # a predictor set names the learners to use, whatever the input's size
+    return dict(cfg, match=bool(flags & OPTIONAL_PREDICTORS["match"]), byte_models=byte_models,
+                learners_from=0, min_bit_cost=_min_bit_cost(byte_models))
+
 
 
 def stream_byte_models(config, first_block_len):

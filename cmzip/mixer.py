@@ -13,7 +13,7 @@ learns from each bit.
 import numpy as np
 
 from .exact import SMAX, SQUASH
-from .jit import inline as njit
+from .jit import inline
 
 WEIGHT_ONE = 1 << 16
 APM_STEP = 256
@@ -25,7 +25,7 @@ def new_weights(rows, n_inputs, init):
     return np.full((rows, n_inputs), int(init * WEIGHT_ONE), dtype=np.int64)
 
 
-@njit
+@inline
 def dot(w, row, x, n):
     """sum_i w[row, i] * x[i] over the first n inputs, in the stretch domain, clamped."""
     total = 0
@@ -39,7 +39,7 @@ def dot(w, row, x, n):
     return s
 
 
-@njit
+@inline
 def train(w, row, x, n, err, rate):
     """One gradient step of weight set `row` for the coding error err = (bit << 16) - p16."""
     e = err * rate
@@ -54,7 +54,7 @@ def new_apm(rows):
     return np.tile(row, rows)
 
 
-@njit
+@inline
 def apm_predict(t, row, s):
     """Refine stretched probability s under context `row`.  Returns (p16, the node that
     learns from this bit)."""
@@ -69,7 +69,7 @@ def apm_predict(t, row, s):
     return p, lo + (w >> 7)
 
 
-@njit
+@inline
 def apm_update(t, node, bit, rate):
     v = t[node] + (((bit << 22) - t[node]) >> rate)
     if v < 64:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .exact import SMAX, SQUASH, STRETCH
 from .hashtable import find_slot, new_table
-from .jit import inline as njit
+from .jit import inline
 from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, train
 from .models import history as hist_mod
 from .models import match as match_mod
@@ -139,7 +139,7 @@ def new_model(config, first_block_len, n_ext=0):
         b=np.zeros(7, dtype=np.int64), stretch=STRETCH.copy(), squash=SQUASH.copy())
 
 
-@njit
+@inline
 def predict_bit(m, c0, bitpos):
     """P(next bit = 1) as p16 in [1, 65535]; c0 is 1 followed by the bits of this byte so far."""
     cfg = m.cfg
@@ -206,7 +206,7 @@ def predict_bit(m, c0, bitpos):
     return m.squash[(total // (2 * n_apms)) + SMAX]
 
 
-@njit
+@inline
 def _selector(m, sid, c0, bitpos):
     """The weight set (within its mixer) that selector `sid` picks for this bit."""
     if sid == 0:                # the bits of this byte so far
@@ -227,7 +227,7 @@ def _selector(m, sid, c0, bitpos):
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
 
 
-@njit
+@inline
 def _apm_context(m, aid, c0):
     if aid == 0:                # the bits of this byte so far
         return c0
@@ -237,7 +237,7 @@ def _apm_context(m, aid, c0):
     return (((c2c1 << 8) | c0) * 0x9E3779B1 >> 20) & 0xFFFF
 
 
-@njit
+@inline
 def update_bit(m, bit):
     """Every part learns from the bit just coded."""
     cfg = m.cfg
@@ -258,7 +258,7 @@ def update_bit(m, bit):
         apm_update(m.apm, m.apm_node[i], bit, cfg.apm_rate)
 
 
-@njit
+@inline
 def update_byte(m, byte):
     """After the 8th bit: the history, the match model and the contexts move on a byte."""
     cfg = m.cfg
@@ -268,7 +268,7 @@ def update_byte(m, byte):
     start_byte(m)
 
 
-@njit
+@inline
 def start_byte(m):
     """What the next byte's bits share: the contexts' hashes and the selectors' byte parts.
     (Also called once on a fresh model, for the stream's first byte.)"""

@@ -13,7 +13,7 @@ a 10-bit count, updated with integer arithmetic only (as lpaq's StateMap).
 """
 import numpy as np
 
-from .jit import inline as njit
+from .jit import inline
 
 SINGLE_LIMIT = 44      # longest run of one bit a state can count
 MIXED_LIMIT = 18       # n0 + n1 bound once both bits have been seen
@@ -88,13 +88,13 @@ def new_statemap(n_contexts, per_state_prior=True):
     return np.tile(init << COUNT_BITS, n_contexts)
 
 
-@njit
+@inline
 def sm_p16(sm, i):
     """Entry i's probability of a 1, in 16 bits (0..65535)."""
     return sm[i] >> (COUNT_BITS + 6)
 
 
-@njit
+@inline
 def sm_update(sm, i, bit, limit, step):
     """Move entry i towards `bit` by 1/(n + 1.5), and count the observation up to `limit`."""
     t = sm[i]

@@ -1,4 +1,4 @@
-"""The environment of a simulated other machine, for the exactness tests (DESIGN.md): the compiled
+"""The environment of a simulated other machine, for the exactness tests (docs/design.md): the compiled
 loop built for a generic x86-64 CPU (SSE2 only) in a fresh, empty numba cache, other SIMD kernels
 for torch and numpy, another OpenBLAS core type, MKL's compatible path, one thread, and the
 learners' matrix products through torch/MKL instead of numpy/OpenBLAS.

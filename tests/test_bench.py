@@ -106,7 +106,7 @@ def test_result_is_json_with_run_information(result):
     run = loaded["run"]
     assert run["date_utc"].endswith("+00:00")
     assert run["machine"]["cpu_count"] >= 1 and run["python"]
-    assert set(run["versions"]) == {"cmzip", "numpy", "torch", "click", "constriction"}
+    assert set(run["versions"]) == {"cmzip", "numpy", "numba", "torch", "click"}
     assert set(run["child_threads"]) == set(bench.THREAD_VARIABLES)
     assert loaded["levels"] == [1] and loaded["repeat"] == 1
 
@@ -236,13 +236,13 @@ def test_real_cmzip_on_a_tiny_file(tmp_path):
 
 def test_ablate_adds_one_column_per_optional_predictor_of_the_level():
     from cmzip.levels import level_predictors
-    compressors, _ = bench.build_compressors([5], baselines=False, ablate=True)
+    compressors, _ = bench.build_compressors([6], baselines=False, ablate=True)
     names = [c.name for c in compressors]
-    optional = [p for p in level_predictors(5) if p != "context"]
-    assert names == ["cmzip L5"] + [f"cmzip L5 -{p}" for p in optional]
+    optional = [p for p in level_predictors(6) if p != "context"]
+    assert names == ["cmzip L6"] + [f"cmzip L6 -{p}" for p in optional]
     assert "gru" in optional
     without_gru = compressors[1 + optional.index("gru")]
-    assert without_gru.predictors == [p for p in level_predictors(5) if p != "gru"]
+    assert without_gru.predictors == [p for p in level_predictors(6) if p != "gru"]
 
 
 def test_predictors_override_every_level_and_bad_names_are_clear_errors():

@@ -30,7 +30,7 @@ The pieces, in the order one training step uses them:
         if trainer.add(backward(d_logits), count=len(next_bytes)):
             metrics.record_update()
 
-Everything that changes a model is portable (see "The exactness contract" in DESIGN.md):
+Everything that changes a model is portable (see "The exactness contract" in docs/design.md):
 element-wise float64 + - * / sqrt, integers, reductions that are exact (fixed-point grids,
 integer-valued sums) or correctly rounded (math.fsum), exact.exp_portable rather than a library
 exp, and rng.uniform rather than np.random.  Only what is displayed -- the bits of losses and

@@ -6,7 +6,7 @@ bytes above in fixed-length records (tables, images).  Once per byte, each conte
 is hashed to 32 bits with its own salt; the context model (models/context.py) looks the hash up
 in the bucket table at the two nibble boundaries of the byte.
 """
-from ..jit import inline as njit
+from ..jit import inline
 from .history import C4, C8, POS, RECORD, WORD, WORD1, byte_back, is_letter, word_start
 
 M32 = 0xFFFFFFFF
@@ -38,7 +38,7 @@ CONTEXT_IDS = {
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
 
 
-@njit
+@inline
 def hash32(a, b, salt):
     """A 32-bit hash of two 32-bit values and a salt (integer arithmetic, wraps mod 2^64)."""
     x = (a * 0x9E3779B1 + b * 0x85EBCA77 + (salt + 1) * 0xC2B2AE3D) & M32
@@ -50,7 +50,7 @@ def hash32(a, b, salt):
     return x
 
 
-@njit
+@inline
 def _above(h, rows):
     r = h.s[RECORD]
     if r == 0:
@@ -58,7 +58,7 @@ def _above(h, rows):
     return byte_back(h, rows * r)
 
 
-@njit
+@inline
 def context_hash(h, cid):
     """The 32-bit hash of context `cid` for the next byte."""
     s = h.s

@@ -16,7 +16,7 @@ just coded first completes the training record, then the (possibly updated) netw
 With `lora_rank` > 0 the output layer is W_out + A @ B, where the low-rank A @ B (cmzip.learn's
 LowRankAdapter) has its own AdamW at `lora_lr` and follows recent statistics faster than W_out.
 
-Exactness (DESIGN.md): weights are used on the 2^-16 grid (|w| <= 8), hidden states and gate
+Exactness (docs/design.md): weights are used on the 2^-16 grid (|w| <= 8), hidden states and gate
 values on the 2^-16 grid, back-propagated signals on the 2^-20 grid; every matrix product is
 over grid values whose partial sums are exact float64 (bounds checked by
 exact.check_exact_products), so BLAS order, threads and FMA cannot change a bit.  sigmoid, tanh

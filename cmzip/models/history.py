@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..jit import inline as njit
+from ..jit import inline
 
 MAX_RECORD = 4096
 M32 = 0xFFFFFFFF
@@ -38,13 +38,13 @@ def new_history(buf_bits):
                    np.zeros(MAX_RECORD + 1, dtype=np.int64))
 
 
-@njit
+@inline
 def is_letter(c):
     c |= 32
     return 97 <= c <= 122
 
 
-@njit
+@inline
 def byte_back(h, distance):
     """The byte `distance` (1 .. buffer size) before the next one, or 0 before the stream."""
     pos = h.s[POS]
@@ -53,14 +53,14 @@ def byte_back(h, distance):
     return np.int64(h.buf[(pos - distance) & (h.buf.shape[0] - 1)])
 
 
-@njit
+@inline
 def word_start(h, words_back):
     """The first byte of the 32-bit word (aligned in the stream) `words_back` words before the
     one the next byte is in, or 0 before the stream."""
     return byte_back(h, (h.s[POS] & 3) + 4 * words_back)
 
 
-@njit
+@inline
 def push(h, byte, detect_records):
     """Record the byte just coded."""
     s = h.s
@@ -78,7 +78,7 @@ def push(h, byte, detect_records):
     s[POS] = pos + 1
 
 
-@njit
+@inline
 def _detect_records(h, byte, pos):
     """When a byte value recurs at the same distance as last time, that distance gets a vote;
     old votes fade, and a clear winner is taken as the length of fixed-size records (tables,

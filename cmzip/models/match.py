@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..jit import inline as njit
+from ..jit import inline
 from .contexts import hash32
 from .history import C4, C8, POS
 
@@ -47,7 +47,7 @@ def new_match(table_bits, min_len):
                  _length_buckets(), min_len)
 
 
-@njit
+@inline
 def update_byte(m, h):
     """After a byte was coded (and pushed to h): extend or drop the current match, look up a new
     one, and remember where the current context occurs."""
@@ -97,7 +97,7 @@ def update_byte(m, h):
         s[STRENGTH] = 0
 
 
-@njit
+@inline
 def expected_bit(m, c0, bitpos):
     """(the confidence bucket, the bit the match expects); bucket 0 once the bits of this byte
     left the predicted byte, or without a match."""

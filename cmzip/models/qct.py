@@ -45,7 +45,7 @@ grids, which the backward treats as identity (straight-through), and the grids' 
 the largest value of the batch, so the training batch's forward pass can round differently from
 the prediction's.
 
-Exactness (DESIGN.md): complex numbers are (re, im) float64 pairs; every large product (per-lane
+Exactness (docs/design.md): complex numbers are (re, im) float64 pairs; every large product (per-lane
 matrices, lane sums) goes through qct_math.exact_matmul (block-floating-point grids with exact
 partial sums); every other sum is a fixed-order tree (qct_math.tree_sum); sin/cos/exp are
 qct_math.sincos and exact.exp_portable.  QCTPredictor(config, exact=False) turns the grids off

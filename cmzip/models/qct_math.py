@@ -1,6 +1,6 @@
 """Portable small-matrix arithmetic for the QCT predictor.
 
-Everything here obeys the exactness contract (DESIGN.md): element-wise float64 + - * / only,
+Everything here obeys the exactness contract (docs/design.md): element-wise float64 + - * / only,
 sums in a fixed order (`tree_sum`: a pairwise tree that depends only on the array's shape, never
 on the CPU), sin/cos from our own range reduction and polynomials, e^x from exact.exp_portable,
 and large products through `exact_matmul`, which rounds both operands onto block-floating-point
