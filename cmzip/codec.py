@@ -7,6 +7,7 @@ every learner predicts the byte's distribution, which becomes its 255 bit predic
 node of the bit tree, model.ext); after it, the learners see the byte and train.
 """
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .coder import decoded_exactly, flush, new_decoder, new_encoder, start_decoding
 from .errors import CmzipError
@@ -86,6 +87,12 @@ class Codec:
     def _code_with_learners(self, model, coder, data, decoded):
         """The block loop, one compiled call per byte, with the byte learners in between.
         Encoding: data holds the bytes and decoded is None; decoding: the bytes go to decoded."""
+        # one BLAS thread: the learners' products are small, and two threads made them several
+        # times slower here
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._learner_loop(model, coder, data, decoded)
+
+    def _learner_loop(self, model, coder, data, decoded):
         view = _LearnerView(len(data))
         for learner in self.learners:
             learner.start_block(view)
