@@ -23,17 +23,73 @@ registers (measured: level 1 ran 1.7x faster than with the components as separat
 numba does not check array bounds: every index computed from data is bounded by construction
 (masked to a power-of-two table or clamped), and tests/test_bounds.py runs the decoder with
 NUMBA_BOUNDSCHECK=1 in a fresh cache directory to prove it.
+
+The cache must never serve code built from other sources.  numba keys a cached function on its
+own file alone, not on the functions it calls (here: inlines), so a changed predictor.py would
+leave loop.py's cached loop in place: a model that no longer matches the installed source, whose
+files other installations could not decode.  Our functions' cache is keyed on every source file
+of the coding path instead (CODING_PATH; tests/test_jit.py checks that the list is complete).
 """
+import hashlib
+from pathlib import Path
+
 import numba
+from numba.core import caching
+
+_PACKAGE = Path(__file__).resolve().parent
+# every module whose compiled code ends up in the coding loop
+CODING_PATH = ("jit.py", "exact.py", "coder.py", "statemap.py", "hashtable.py", "mixer.py",
+               "predictor.py", "loop.py", "models/history.py", "models/contexts.py",
+               "models/match.py")
+
+
+def _coding_path_stamp():
+    digest = hashlib.sha256()
+    for name in CODING_PATH:
+        digest.update(name.encode() + b"\0" + (_PACKAGE / name).read_bytes())
+    return digest.hexdigest()
+
+
+_STAMP = _coding_path_stamp()
+
+
+class _CodingPathStamp:
+    def get_source_stamp(self):
+        return _STAMP
+
+
+class _UserProvidedLocator(_CodingPathStamp, caching.UserProvidedCacheLocator):
+    """$NUMBA_CACHE_DIR, if set"""
+
+
+class _InTreeLocator(_CodingPathStamp, caching.InTreeCacheLocator):
+    """__pycache__ beside the source, if writable"""
+
+
+class _UserWideLocator(_CodingPathStamp, caching.UserWideCacheLocator):
+    """else a per-user cache directory"""
+
+
+class _CacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_UserProvidedLocator, _InTreeLocator, _UserWideLocator]
+
+
+class _Cache(caching.FunctionCache):
+    _impl_class = _CacheImpl
+
+
+def _with_coding_path_cache(dispatcher):
+    dispatcher._cache = _Cache(dispatcher.py_func)
+    return dispatcher
 
 _OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", _nrt=False)
 
 
 def njit(function):
     """Compile an entry point of the coding path."""
-    return numba.njit(**_OPTIONS)(function)
+    return _with_coding_path_cache(numba.njit(**_OPTIONS)(function))
 
 
 def inline(function):
     """Compile a component of the coding path, to be inlined into its callers."""
-    return numba.njit(inline="always", **_OPTIONS)(function)
+    return _with_coding_path_cache(numba.njit(inline="always", **_OPTIONS)(function))

@@ -21,21 +21,20 @@ C8 = 2          # the 4 bytes before those
 WORD = 3        # hash of the current word (letters, case-folded), 0 between words
 WORD1 = 4       # hash of the previous word
 RECORD = 5      # detected record length, 0 = none
-N_SUMMARIES = 6
+CANDIDATE1, COUNT1, CANDIDATE2, COUNT2 = 6, 7, 8, 9     # two record lengths seen, and how often
+N_SUMMARIES = 10
+RECORD_EVIDENCE = 16    # sightings of a candidate that make it the record length
 
 
 class History(NamedTuple):
     buf: np.ndarray          # uint8, ring buffer of the last 2**buf_bits bytes
     s: np.ndarray            # int64 summaries (POS, C4, ...)
-    last_seen: np.ndarray    # int64 (256,): position + 1 where each byte value was last seen
-    last_gap: np.ndarray     # int64 (256,): the distance between its last two occurrences
-    votes: np.ndarray        # int64 (MAX_RECORD + 1,): votes for each record length
+    seen_at: np.ndarray      # int64 (256, 4): position + 1 of each byte value's last 4 occurrences
 
 
 def new_history(buf_bits):
     return History(np.zeros(1 << buf_bits, dtype=np.uint8), np.zeros(N_SUMMARIES, dtype=np.int64),
-                   np.zeros(256, dtype=np.int64), np.zeros(256, dtype=np.int64),
-                   np.zeros(MAX_RECORD + 1, dtype=np.int64))
+                   np.zeros((256, 4), dtype=np.int64))
 
 
 @inline
@@ -80,21 +79,38 @@ def push(h, byte, detect_records):
 
 @inline
 def _detect_records(h, byte, pos):
-    """When a byte value recurs at the same distance as last time, that distance gets a vote;
-    old votes fade, and a clear winner is taken as the length of fixed-size records (tables,
-    images, database dumps)."""
-    gap = pos + 1 - h.last_seen[byte]
-    if gap == h.last_gap[byte] and 3 < gap <= MAX_RECORD:
-        h.votes[gap] += 1
-    h.last_gap[byte] = gap
-    h.last_seen[byte] = pos + 1
-    if pos % 16 == 15:
-        if pos % 64 == 63:
-            for i in range(MAX_RECORD + 1):
-                h.votes[i] >>= 1
-        best = 0
-        for i in range(MAX_RECORD + 1):
-            if h.votes[i] > h.votes[best]:
-                best = i
-        if h.votes[best] >= 8:
-            h.s[RECORD] = best
+    """Fixed-size records (tables, images, database dumps): when a byte value recurs at the same
+    distance three times in a row (six times for distances up to 32, which text produces by
+    chance), that distance is a candidate record length.  Two candidates are counted; one seen
+    RECORD_EVIDENCE times becomes the record length (the idea of paq8's record model)."""
+    s = h.s
+    at = h.seen_at
+    mask = h.buf.shape[0] - 1
+    r = pos + 1 - at[byte, 0]
+    if (at[byte, 2] > 0 and 1 < r <= MAX_RECORD and r == at[byte, 0] - at[byte, 1]
+            and r == at[byte, 1] - at[byte, 2]
+            and (r > 32 or (at[byte, 3] > 0 and r == at[byte, 2] - at[byte, 3]
+                            and pos >= 5 * r and h.buf[(pos - 4 * r) & mask] == byte
+                            and h.buf[(pos - 5 * r) & mask] == byte))):
+        if r == s[CANDIDATE1]:
+            s[COUNT1] += 1
+        elif r == s[CANDIDATE2]:
+            s[COUNT2] += 1
+        elif s[COUNT1] > s[COUNT2]:
+            s[CANDIDATE2] = r
+            s[COUNT2] = 1
+        else:
+            s[CANDIDATE1] = r
+            s[COUNT1] = 1
+        if s[COUNT1] >= RECORD_EVIDENCE and s[RECORD] != s[CANDIDATE1]:
+            s[RECORD] = s[CANDIDATE1]
+            s[COUNT1] = 0
+            s[COUNT2] = 0
+        elif s[COUNT2] >= RECORD_EVIDENCE and s[RECORD] != s[CANDIDATE2]:
+            s[RECORD] = s[CANDIDATE2]
+            s[COUNT1] = 0
+            s[COUNT2] = 0
+    at[byte, 3] = at[byte, 2]
+    at[byte, 2] = at[byte, 1]
+    at[byte, 1] = at[byte, 0]
+    at[byte, 0] = pos + 1

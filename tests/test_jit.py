@@ -1,0 +1,75 @@
+"""The compiled code's cache: keyed on every source file of the coding path, usable from a
+read-only install, and never loading code built from other sources."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cmzip
+from cmzip import jit
+
+PACKAGE = Path(cmzip.__file__).resolve().parent
+
+
+def test_every_module_with_compiled_code_is_in_the_cache_key():
+    compiled = set()
+    for path in PACKAGE.rglob("*.py"):
+        if re.search(r"^from \.+jit import", path.read_text(), re.M) or path.name == "jit.py":
+            compiled.add(path.relative_to(PACKAGE).as_posix())
+    compiled.add("exact.py")                 # its tables are the loop's arithmetic
+    assert compiled <= set(jit.CODING_PATH), compiled - set(jit.CODING_PATH)
+
+
+_CHILD = r"""
+import sys
+import cmzip
+data = b"the cache must follow the source " * 50
+packed = cmzip.compress(data, 1)
+assert cmzip.decompress(packed) == data
+print(len(packed))
+"""
+
+
+def _run(package_parent, env_extra, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(package_parent), HOME=str(home),
+               XDG_CACHE_HOME=str(home / ".cache"), **env_extra)
+    env.pop("NUMBA_CACHE_DIR", None)
+    result = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+                            text=True, timeout=600, cwd=str(home))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_a_read_only_install_caches_in_the_user_cache_and_edits_invalidate_it(tmp_path):
+    copy = tmp_path / "site" / "cmzip"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    if os.geteuid() == 0:
+        # root writes into read-only directories anyway: a file where numba would create its
+        # __pycache__ directory makes the package's tree unusable for the cache all the same
+        for package_dir in (copy, copy / "models"):
+            (package_dir / "__pycache__").write_bytes(b"")
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        _run(copy.parent, {}, tmp_path)
+        user_cache = tmp_path / "home" / ".cache" / "numba"
+        first = {p: p.stat().st_mtime_ns for p in user_cache.rglob("*.nbi")}
+        assert first, "nothing was cached in the user cache directory"
+        assert not list(copy.rglob("*.nbi"))                 # nothing written into the package
+        _run(copy.parent, {}, tmp_path)                       # a second run loads, writes nothing
+        assert {p: p.stat().st_mtime_ns for p in user_cache.rglob("*.nbi")} == first
+        # an edit to a module the loop inlines (not the loop's own file) must invalidate it
+        target = copy / "models" / "contexts.py"
+        target.chmod(0o644)
+        target.write_text(target.read_text() + "\n# edited\n")        # (as root, or the owner)
+        target.chmod(0o444)
+        _run(copy.parent, {}, tmp_path)
+        loop_index = [p for p in user_cache.rglob("loop.encode_block*.nbi")]
+        assert loop_index and all(p.stat().st_mtime_ns != first.get(p) for p in loop_index)
+    finally:
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
