@@ -54,6 +54,10 @@ class Config(NamedTuple):
     apm_offset: np.ndarray      # int64: where each APM's rows start
     use_match: bool
     detect_records: bool
+    deterministic_inputs: bool  # a second input per context: its stretch where only one bit
+                                # value has been seen in it, else 0
+    match_at: int               # where the match model's inputs start in x
+    ext_at: int                 # where the byte learners' inputs start in x
     n_ext: int                  # inputs from byte learners
     mixer_rate: int
     final_rate: int
@@ -68,6 +72,7 @@ class Model(NamedTuple):
     slot_mask: int
     next_state: np.ndarray      # int64 (512,): next[2 * state + bit]
     priority: np.ndarray        # int64 (256,): a state's total count
+    one_sided: np.ndarray       # int64 (256,): 1 where a state has seen only one bit value
     ctx_hash: np.ndarray        # int64 (n_ctx,): each context's hash for this byte
     ctx_slot: np.ndarray        # int64 (n_ctx,): its slot for this nibble
     ctx_at: np.ndarray          # int64 (n_ctx,): the table byte holding this bit's state
@@ -103,7 +108,10 @@ def new_model(config, first_block_len, n_ext=0):
     apms = [APMS[a] for a in config["apms"]]
     k = len(selectors)
     use_match = bool(config["match"])
-    n_inputs = n_ctx + (2 if use_match else 0) + n_ext + 1
+    deterministic = bool(config.get("deterministic_inputs", False))
+    match_at = n_ctx * (2 if deterministic else 1)
+    ext_at = match_at + (2 if use_match else 0)
+    n_inputs = ext_at + n_ext + 1
     cfg = Config(contexts=contexts,
                  selectors=np.array([s[0] for s in selectors], dtype=np.int64),
                  set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
@@ -111,12 +119,12 @@ def new_model(config, first_block_len, n_ext=0):
                  apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
                  use_match=use_match,
                  detect_records=any(c in USES_RECORDS for c in config["contexts"]),
-                 n_ext=n_ext, mixer_rate=config["mixer_lr"], final_rate=config["final_lr"],
+                 deterministic_inputs=deterministic, match_at=match_at, ext_at=ext_at, n_ext=n_ext, mixer_rate=config["mixer_lr"], final_rate=config["final_lr"],
                  apm_rate=config["apm_rate"])
     # each byte touches two slots per context: a table of about that many slots, up to the
     # level's limit
     slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
-    nxt, total = state_tables()
+    nxt, total, one_sided = state_tables()
     sm = np.concatenate([new_statemap(n_ctx), new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
     x = np.zeros(n_inputs, dtype=np.int64)
     x[-1] = BIAS
@@ -127,7 +135,7 @@ def new_model(config, first_block_len, n_ext=0):
         hist=hist_mod.new_history(_bits_for(2 * n, 16, config["history_bits"])),
         match=match_mod.new_match(_bits_for(2 * n, 12, config["match_bits"]), config["match_min"]),
         table=new_table(slot_bits), slot_mask=(1 << slot_bits) - 1,
-        next_state=nxt, priority=total,
+        next_state=nxt, priority=total, one_sided=one_sided,
         ctx_hash=np.zeros(n_ctx, dtype=np.int64), ctx_slot=np.zeros(n_ctx, dtype=np.int64),
         ctx_at=np.zeros(n_ctx, dtype=np.int64),
         sm=sm, sm_at=np.zeros(n_ctx + 1, dtype=np.int64), step=STEP.copy(),
@@ -162,8 +170,10 @@ def predict_bit(m, c0, bitpos):
             known += 1
         m.sm_at[i] = i * 256 + state
         m.x[i] = m.stretch[sm_p16(m.sm, i * 256 + state)]
+        if cfg.deterministic_inputs:
+            m.x[n_ctx + i] = m.x[i] if m.one_sided[state] else 0
     m.b[B_KNOWN] = known
-    j = n_ctx
+    j = cfg.match_at
     # 2. match model
     bucket = 0
     if cfg.use_match:
@@ -222,8 +232,7 @@ def _selector(m, sid, c0, bitpos):
     if sid == 5:                # how sure the first byte learner is, and the bit position
         if m.cfg.n_ext == 0:
             return bitpos
-        j = m.cfg.contexts.shape[0] + (2 if m.cfg.use_match else 0)
-        return min(abs(m.x[j]) >> 8, 11) * 8 + bitpos
+        return min(abs(m.x[m.cfg.ext_at]) >> 8, 11) * 8 + bitpos
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
 
 

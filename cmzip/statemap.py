@@ -71,12 +71,16 @@ def initial_p22():
 
 def state_tables():
     """The transition table as next[2 * state + bit] (256 states, unreachable ones stay 0),
-    and each state's total count n0 + n1 (a bucket's priority when it is replaced)."""
+    each state's total count n0 + n1 (a bucket's priority when it is replaced), and 1 for the
+    states that have seen only one bit value (deterministic contexts)."""
     nxt = np.zeros(512, dtype=np.int64)
     nxt[:2 * N_STATES] = NEXT_STATE.ravel()
     total = np.zeros(256, dtype=np.int64)
     total[:N_STATES] = STATE_COUNTS.sum(axis=1)
-    return nxt, total
+    one_sided = np.zeros(256, dtype=np.int64)
+    n0, n1 = STATE_COUNTS[:, 0], STATE_COUNTS[:, 1]
+    one_sided[:N_STATES] = (n0 == 0) != (n1 == 0)
+    return nxt, total, one_sided
 
 
 def new_statemap(n_contexts, per_state_prior=True):

@@ -75,7 +75,7 @@ def test_order_contexts_depend_on_exactly_their_bytes():
 
 
 def test_bucket_table_claims_finds_and_replaces_the_least_used_slot():
-    _, priority = state_tables()
+    _, priority, _ = state_tables()
     table = new_table(8)
     mask = (1 << 8) - 1
     h = 0xAB000004                                    # check 0xAB, line of slots 16..19
@@ -107,7 +107,7 @@ def test_statemap_steps_are_one_over_n_plus_one_and_a_half():
 
 
 def test_state_machine_counts_both_bits_and_discounts_the_other():
-    nxt, total = state_tables()
+    nxt, total, one_sided = state_tables()
     s = 0
     for _ in range(5):
         s = nxt[2 * s + 1]
@@ -116,6 +116,7 @@ def test_state_machine_counts_both_bits_and_discounts_the_other():
     n0, n1 = STATE_COUNTS[s]
     assert n0 == 1 and n1 < 5                          # the old run is discounted
     assert total[s] == n0 + n1 and (NEXT_STATE[:, 0] < 256).all()
+    assert one_sided[nxt[2 * 0 + 1]] == 1 and one_sided[s] == 0 and one_sided[0] == 0
 
 
 def test_mixer_learns_to_trust_the_input_that_is_right():
