@@ -43,7 +43,7 @@ SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 
 APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
 # Model.b: per-byte and per-bit scalars
-B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW = range(7)
+B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW, B_TOUCHED = range(8)
 
 
 class Config(NamedTuple):
@@ -80,13 +80,13 @@ class Model(NamedTuple):
     sm_at: np.ndarray           # int64 (n_maps,): the entries that predicted this bit
     step: np.ndarray            # int64 StateMap steps by count
     ext: np.ndarray             # int64 (n_ext, 256): byte learners' stretched P(1) by c0
-    x: np.ndarray               # int64 (n_inputs,): first-layer inputs
-    w: np.ndarray               # int64 (sets, n_inputs): first-layer weights
+    x: np.ndarray               # int32 (n_inputs,): first-layer inputs
+    w: np.ndarray               # int32 (sets, n_inputs): first-layer weights (mixer.py)
     rows: np.ndarray            # int64 (K,): the weight set each first-layer mixer uses
     p1: np.ndarray              # int64 (K,): their p16
-    x2: np.ndarray              # int64 (K + 1,): their stretched outputs and the bias
-    w2: np.ndarray              # int64 (256, K + 1): final mixer weights, by the partial byte
-    apm: np.ndarray             # int64 APM nodes
+    x2: np.ndarray              # int32 (K + 1,): their stretched outputs and the bias
+    w2: np.ndarray              # int32 (256, K + 1): final mixer weights, by the partial byte
+    apm: np.ndarray             # int32 APM nodes (22-bit probabilities)
     apm_node: np.ndarray        # int64 (n_apms,): the node each APM trains
     b: np.ndarray               # int64 scalars (B_...)
     stretch: np.ndarray         # int64 (65536,): p16 -> stretch
@@ -126,9 +126,9 @@ def new_model(config, first_block_len, n_ext=0):
     slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
     nxt, total, one_sided = state_tables()
     sm = np.concatenate([new_statemap(n_ctx), new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
-    x = np.zeros(n_inputs, dtype=np.int64)
+    x = np.zeros(n_inputs, dtype=np.int32)
     x[-1] = BIAS
-    x2 = np.zeros(k + 1, dtype=np.int64)
+    x2 = np.zeros(k + 1, dtype=np.int32)
     x2[-1] = BIAS
     return Model(
         cfg=cfg,
@@ -144,7 +144,7 @@ def new_model(config, first_block_len, n_ext=0):
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
         w2=new_weights(256, k + 1, 1.0 / k),
         apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
-        b=np.zeros(7, dtype=np.int64), stretch=STRETCH.copy(), squash=SQUASH.copy())
+        b=np.zeros(8, dtype=np.int64), stretch=STRETCH.copy(), squash=SQUASH.copy())
 
 
 @inline
@@ -154,9 +154,16 @@ def predict_bit(m, c0, bitpos):
     n_ctx = cfg.contexts.shape[0]
     # 1. contexts: a new slot at each nibble boundary, then the state of this partial nibble
     if bitpos == 0 or bitpos == 4:
+        # two passes: first every context's cache line is read (independent loads, so their
+        # cache misses overlap), then each slot is found or claimed
+        touched = 0
         for i in range(n_ctx):
             h = m.ctx_hash[i] if bitpos == 0 else hash32(m.ctx_hash[i], c0, 77)
-            m.ctx_slot[i] = find_slot(m.table, h, m.slot_mask, m.priority)
+            m.ctx_slot[i] = h
+            touched += m.table[(h * 4 * 16) & (m.table.shape[0] - 1)]
+        for i in range(n_ctx):
+            m.ctx_slot[i] = find_slot(m.table, m.ctx_slot[i], m.slot_mask, m.priority)
+        m.b[B_TOUCHED] = touched
     if bitpos < 4:
         nibble = c0
     else:
