@@ -55,11 +55,10 @@ Per-lane matrices are stored "column first, lanes last": A[..., k, c, j, lane] i
 (0 real, 1 imaginary) of A_jk.  Then U rho is a batch (over k) of (2d x 2d) @ (2d x L) products
 and (U rho) U^+ a single (2d x 2d) @ (2d x dL) product: no transposes between the two.
 
-Cost (DEFAULT_CONFIG, this project's 2-core machine, one BLAS thread, start_byte + bit_inputs
-with training, on book1): about 21 us per byte at 384 lanes (7.8 ms per step) and 78 us at 64
-lanes (4.8 ms), against 13 and 36 us for the level-5 GRU (hidden 96) and 21 and 47 us for the
-level-9 GRU (hidden 128), with the codec's memory.keep_freed_memory (without it 32 us at 384
-lanes).
+Cost: measured with version 1's lane codec (DEFAULT_CONFIG, one BLAS thread, on book1), about
+21 us per byte at 384 lanes and 78 us at 64 lanes.  The compiled codec (format version 2) codes a
+block in order and drives the QCT with one lane, one numpy step per byte: there each byte costs
+the whole per-step overhead, and level 9 decodes about 1 KB/s.
 """
 import dataclasses
 import math
