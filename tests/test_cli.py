@@ -456,17 +456,18 @@ def test_python_dash_m_help():
     assert "compress" in result.stdout and "decompress" in result.stdout
 
 
-def test_help_does_not_import_torch_or_the_models():
+def test_help_and_info_do_not_import_numba_torch_or_the_models(packed):
     code = """
 import sys
 import cmzip.cli
-for args in (["--help"], ["compress", "--help"], ["info", "--help"]):
+for args in (["--help"], ["compress", "--help"], ["info", "--help"], ["info", sys.argv[1]]):
     try:
         cmzip.cli.main(args)
     except SystemExit as exit:
         assert exit.code == 0, exit.code
-heavy = [name for name in ("torch", "cmzip.codec") if name in sys.modules]
+heavy = [name for name in ("numba", "torch", "cmzip.codec") if name in sys.modules]
 assert not heavy, heavy
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code, str(packed)], capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,7 @@ every time; the case count is printed (pytest -s, or -rP) and checked: 1500 case
 minute.
 
 "Quickly" has a limit that no check can lower: a payload of W words may legitimately decode to
-as much as its information allows (cmzip.coder.BitDecoder stops it there), and the models grow
+as much as its information allows (cmzip.coder's information budget stops it there), and the models grow
 confident enough that a few hundred bytes of payload can code megabytes. So the seeds are small
 and junk payloads short, and each case gets CASE_SECONDS of CPU, plus, when a block header claims
 more bytes than the seed holds, CPU in proportion to the claim at a generous rate for the seed's
