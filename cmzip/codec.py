@@ -1,5 +1,6 @@
 """Python side of a block: builds a stream's models once, calls the compiled block loop, and
-returns bytes.  All model state carries over from one block of a stream to the next.
+returns bytes.  The models carry over from one block of a stream to the next (the byte learners
+keep their weights, but start each block with a fresh hidden state and training window).
 
 Levels without byte learners code a block in one compiled call.  With byte learners (the GRU and
 the QCT, still numpy code), Python drives the loop one byte per compiled call: before each byte
@@ -10,16 +11,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .coder import decoded_exactly, flush, new_decoder, new_encoder, start_decoding
+from .container import max_payload_len
 from .errors import CmzipError
 from .levels import check_level, level_config, stream_byte_models
 from .loop import code_byte, decode_block, encode_block
 from .predictor import new_model, start_byte
 from .models import byte_models
-
-
-def max_payload(n):
-    """An upper bound on the payload of an n-byte block (the container checks the same)."""
-    return 17 * n + 1024
 
 
 class _LearnerView:
@@ -61,7 +58,7 @@ class Codec:
         """Code one block of bytes; returns the payload."""
         data = np.frombuffer(bytes(data), dtype=np.uint8).copy()
         model = self._start(len(data))
-        coder = new_encoder(max_payload(len(data)), self.config["min_bit_cost"])
+        coder = new_encoder(max_payload_len(len(data)), self.config["min_bit_cost"])
         if self.learners:
             size = self._code_with_learners(model, coder, data, None)
         else:

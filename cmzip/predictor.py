@@ -119,13 +119,15 @@ def new_model(config, first_block_len, n_ext=0):
                  apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
                  use_match=use_match,
                  detect_records=any(c in USES_RECORDS for c in config["contexts"]),
-                 deterministic_inputs=deterministic, match_at=match_at, ext_at=ext_at, n_ext=n_ext, mixer_rate=config["mixer_lr"], final_rate=config["final_lr"],
+                 deterministic_inputs=deterministic, match_at=match_at, ext_at=ext_at,
+                 n_ext=n_ext, mixer_rate=config["mixer_lr"], final_rate=config["final_lr"],
                  apm_rate=config["apm_rate"])
     # each byte touches two slots per context: a table of about that many slots, up to the
     # level's limit
     slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
     nxt, total, one_sided = state_tables()
-    sm = np.concatenate([new_statemap(n_ctx), new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
+    sm = np.concatenate([new_statemap(n_ctx),
+                         new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
     x = np.zeros(n_inputs, dtype=np.int32)
     x[-1] = BIAS
     x2 = np.zeros(k + 1, dtype=np.int32)

@@ -1,7 +1,6 @@
 """The arithmetic coder: how close its payload comes to the ideal code length, sum(-log2 p), on
 named probability streams, with constriction's range coder on the same stream as the reference;
 and that the decoder returns exactly the bits and refuses to read past a payload."""
-import math
 
 import numba
 import numpy as np

@@ -9,7 +9,7 @@ from cmzip.hashtable import SLOT, find_slot, new_table
 from cmzip.mixer import apm_predict, apm_update, dot, new_apm, new_weights, train
 from cmzip.models import history as hm
 from cmzip.models.contexts import CONTEXT_IDS, context_hash
-from cmzip.statemap import (COUNT_BITS, NEXT_STATE, P22, STATE_COUNTS, STEP, new_statemap,
+from cmzip.statemap import (COUNT_BITS, NEXT_STATE, STATE_COUNTS, STEP, new_statemap,
                             sm_p16, sm_update, state_tables)
 
 
