@@ -40,9 +40,12 @@ def compress(data, level=DEFAULT_LEVEL, *, predictors=None):
 
 
 def decompress(data):
-    """Decompress a complete .cmz stream given as bytes-like data; return the original bytes."""
+    """Decompress .cmz data given as bytes-like data, one stream or several back to back (as
+    made by cat a.cmz b.cmz); return the original bytes.  Trailing bytes that are not a stream
+    are ignored, as lzma.decompress does; bytes that begin with the cmzip magic are a stream,
+    and a damaged one is an error."""
     original = io.BytesIO()
-    decompress_stream(io.BytesIO(data), original)
+    decompress_stream(io.BytesIO(data), original, trailing="ignore")
     return original.getvalue()
 
 

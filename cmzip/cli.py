@@ -323,6 +323,7 @@ def _print_info(name):
     bits_per_byte = stream.bits_per_byte
     rows += [
         ("block size", f"{stream.header.block_size} bytes"),
+        ("streams", stream.streams),
         ("blocks", len(stream.blocks)),
         ("original size", f"{stream.original_size} bytes"),
         ("compressed size", f"{stream.compressed_size} bytes"),

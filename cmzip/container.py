@@ -1,6 +1,7 @@
 """The .cmz container format: a checksummed stream of coded blocks.
 
-A .cmz file is one stream. All integers are little-endian; CRC-32 is zlib.crc32.
+A .cmz file is one stream, or several back to back (as gzip, xz and zstd allow: cat a.cmz
+b.cmz decompresses to a followed by b). All integers are little-endian; CRC-32 is zlib.crc32.
 
     stream header, 16 bytes
         magic          4 bytes  b"\\x89CMZ"
@@ -31,7 +32,11 @@ set on every byte but the last. It must be canonical (minimal: no superfluous fi
 group, so 0 is the single byte 0x00) and at most 5 bytes for raw_len and payload_len (their
 values are below 2**32), 10 for total_len; anything else is refused as corrupt.
 
-Nothing may follow the trailer. An empty input is a stream header, the end marker and
+After a trailer comes the next stream or the end of the file.  Bytes that begin with the magic
+(or part of it, at the end of the file) are always read as a stream: a damaged stream is an
+error, never skipped.  Other bytes after the last stream are trailing garbage: an error on the
+command line (as xz), ignored by cmzip.decompress() and CmzipFile (as lzma).  An empty input is
+a stream header, the end marker and
 a trailer: 16 + 1 + 7 = 24 bytes. A 1-byte input adds one block with an 8-byte header:
 32 bytes plus its payload of a few bytes (at most 40 bytes in all, checked by the tests).
 
@@ -117,11 +122,13 @@ class BlockHeader:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """What the headers of a .cmz stream say, read without decoding (see read_info)."""
+    """What the headers of a .cmz file say, read without decoding (see read_info): the first
+    stream's header, the blocks of all its streams, and the totals."""
     header: StreamHeader
     blocks: tuple        # of BlockHeader
     original_size: int
     compressed_size: int
+    streams: int = 1
 
     @property
     def bits_per_byte(self):
@@ -256,12 +263,28 @@ class _Reader:
 
     def __init__(self, file):
         self._file = file
+        self._peeked = b""       # read from the file, not yet consumed
         self.position = 0
+
+    def _read(self, n):
+        if self._peeked:
+            chunk, self._peeked = self._peeked[:n], self._peeked[n:]
+            return chunk
+        return self._file.read(n)
+
+    def peek(self, n):
+        """Up to n next bytes, without consuming them (fewer only at the end of the input)."""
+        while len(self._peeked) < n:
+            more = self._file.read(n - len(self._peeked))
+            if not more:
+                break
+            self._peeked += more
+        return self._peeked[:n]
 
     def _chunks(self, n):
         """Yield pieces totalling n bytes, fewer if the input ends first."""
         while n > 0:
-            chunk = self._file.read(min(n, _READ_CHUNK))
+            chunk = self._read(min(n, _READ_CHUNK))
             if not chunk:
                 return
             self.position += len(chunk)
@@ -284,14 +307,25 @@ class _Reader:
 
     def read_byte(self):
         """The next byte as an int, or None at the end of the input."""
-        byte = self._file.read(1)
+        byte = self._read(1)
         if not byte:
             return None
         self.position += 1
         return byte[0]
 
-    def at_end(self):
-        return not self._file.read(1)
+    def another_stream_follows(self, trailing):
+        """After a stream's trailer: whether another stream follows.  Bytes that begin with the
+        magic (or with part of it, cut off by the end of the input) are a stream, never skipped:
+        a damaged stream is an error, never silently dropped.  Other bytes are trailing garbage:
+        an error with trailing="error" (as xz), ignored with trailing="ignore" (as lzma)."""
+        head = self.peek(len(MAGIC))
+        if not head:
+            return False
+        if MAGIC.startswith(head):
+            return True
+        if trailing == "ignore":
+            return False
+        raise CmzipError("trailing garbage after the end of the last .cmz stream")
 
 
 def _truncated(what, got, wanted):
@@ -391,8 +425,8 @@ def _read_block_header(reader, block_size, index):
 
 
 def _finish_stream(reader, total_len, total_crc=None):
-    """Read the trailer after the end marker, check it against what the blocks held
-    (the CRC only if known), and check that nothing follows."""
+    """Read the trailer after the end marker and check it against what the blocks held (the
+    CRC only if known)."""
     trailer_len, trailer_len_bytes = _read_varint(reader, "trailer", "total_len", _VARINT64)
     trailer_crc = _read_fixed_tail(reader, trailer_len_bytes, "trailer")
     if trailer_len != total_len:
@@ -400,8 +434,6 @@ def _finish_stream(reader, total_len, total_crc=None):
                          f"the blocks hold {total_len}")
     if total_crc is not None and trailer_crc != total_crc:
         raise CmzipError("corrupt data: checksum mismatch of the whole stream")
-    if not reader.at_end():
-        raise CmzipError("trailing garbage after the end of the .cmz stream")
 
 
 def _decode_payload(codec, block, payload, index):
@@ -416,7 +448,7 @@ def _decode_payload(codec, block, payload, index):
 
 def _decode_blocks(reader):
     """Yield the decoded blocks of one stream, each checked against its CRC; after the
-    last one, check the trailer and the end of the input."""
+    last one, check the trailer."""
     header = _read_stream_header(reader)
     from .codec import Codec
     codec = Codec(header.level, header.flags)
@@ -432,20 +464,33 @@ def _decode_blocks(reader):
     _finish_stream(reader, total_len, total_crc)
 
 
-def iter_decompressed(fin):
-    """Yield the decoded blocks of the .cmz stream in binary file object fin (bounded memory).
-    The whole stream is verified only once the generator is exhausted."""
-    return _decode_blocks(_Reader(fin))
+def _decode_streams(reader, trailing):
+    """Yield the decoded blocks of every stream in the input, one stream after another (a .cmz
+    file may be several streams back to back, e.g. made with cat); see
+    _Reader.another_stream_follows for what may follow the last one."""
+    while True:
+        yield from _decode_blocks(reader)
+        if not reader.another_stream_follows(trailing):
+            return
 
 
-def decompress_stream(fin, fout, *, progress=None):
-    """Decompress the .cmz stream in fin into fout, block by block; with fout None, only
-    check it (decode and verify, write nothing). Each block is written only after its CRC
-    matched; the whole stream is verified before this returns. progress, if given, is called
-    with the number of compressed bytes done after each block. Returns StreamSizes."""
+def iter_decompressed(fin, trailing="ignore"):
+    """Yield the decoded blocks of the .cmz streams in binary file object fin (bounded memory).
+    Each stream is verified only once its last block has been yielded.  Trailing bytes that
+    are not a stream are ignored (as lzma does), unless trailing="error"."""
+    return _decode_streams(_Reader(fin), trailing)
+
+
+def decompress_stream(fin, fout, *, progress=None, trailing="error"):
+    """Decompress the .cmz streams in fin into fout, block by block; with fout None, only
+    check them (decode and verify, write nothing). Each block is written only after its CRC
+    matched; every stream is verified before this returns. progress, if given, is called
+    with the number of compressed bytes done after each block.  trailing: what bytes after
+    the last stream that are not a stream mean: "error" (the command line, as xz) or "ignore"
+    (the Python API, as lzma).  Returns StreamSizes."""
     reader = _Reader(fin)
     original = reported = 0
-    for data in _decode_blocks(reader):
+    for data in _decode_streams(reader, trailing):
         if fout is not None:
             write_all(fout, data)
         original += len(data)
@@ -456,14 +501,22 @@ def decompress_stream(fin, fout, *, progress=None):
 
 
 def read_info(fin):
-    """Read the headers of the .cmz stream in fin, skipping the payloads without decoding
-    them. Checks everything except the payloads and the data CRCs. Returns StreamInfo."""
+    """Read the headers of the .cmz streams in fin, skipping the payloads without decoding
+    them. Checks everything except the payloads and the data CRCs; trailing bytes that are not
+    a stream are an error. Returns StreamInfo (the first stream's header, all blocks)."""
     reader = _Reader(fin)
-    header = _read_stream_header(reader)
-    blocks = []
-    while (block := _read_block_header(reader, header.block_size, len(blocks) + 1)) is not None:
-        reader.skip_exact(block.payload_len, f"block {len(blocks) + 1} payload")
-        blocks.append(block)
+    headers, blocks = [], []
+    while True:
+        header = _read_stream_header(reader)
+        headers.append(header)
+        stream_blocks = []
+        while (block := _read_block_header(reader, header.block_size,
+                                           len(stream_blocks) + 1)) is not None:
+            reader.skip_exact(block.payload_len, f"block {len(stream_blocks) + 1} payload")
+            stream_blocks.append(block)
+        _finish_stream(reader, sum(block.raw_len for block in stream_blocks))
+        blocks += stream_blocks
+        if not reader.another_stream_follows("error"):
+            break
     original_size = sum(block.raw_len for block in blocks)
-    _finish_stream(reader, original_size)
-    return StreamInfo(header, tuple(blocks), original_size, reader.position)
+    return StreamInfo(headers[0], tuple(blocks), original_size, reader.position, len(headers))

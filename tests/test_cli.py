@@ -1,5 +1,6 @@
 """The cmzip command line, through click's CliRunner, plus the installed console script."""
 import io
+import re
 import os
 import shutil
 import signal
@@ -471,3 +472,27 @@ assert not heavy, heavy
     result = subprocess.run([sys.executable, "-c", code, str(packed)], capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------- several streams
+
+def test_concatenated_files_decompress_to_the_concatenation(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_bytes(b"the first file\n" * 20)
+    second.write_bytes(b"and the second one\n" * 30)
+    assert run("compress", first, second).exit_code == 0
+    both = tmp_path / "ab.cmz"
+    both.write_bytes((tmp_path / "a.cmz").read_bytes() + (tmp_path / "b.cmz").read_bytes())
+    result = run("decompress", "-c", both)
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == first.read_bytes() + second.read_bytes()
+    info = run("info", both)
+    assert info.exit_code == 0 and re.search(r"streams\s+2", info.output), info.output
+    assert run("test", both).exit_code == 0
+
+
+def test_trailing_garbage_is_an_error_on_the_command_line(tmp_path, packed):
+    packed.write_bytes(packed.read_bytes() + b"junk after the stream")
+    assert_one_line_error(run("decompress", packed), "trailing garbage")
+    assert not (tmp_path / "data.bin").exists()
+    assert_one_line_error(run("test", packed), "trailing garbage")

@@ -428,10 +428,44 @@ def test_trailer_checksum_mismatch(tiny_cmz, tiny):
         decompress(damaged)
 
 
-@pytest.mark.parametrize("extra", [b"\x00", b"garbage", None])
-def test_trailing_garbage(tiny_cmz, extra):
-    blob = tiny_cmz + (tiny_cmz if extra is None else extra)   # None: two streams in a row
+@pytest.mark.parametrize("extra", [b"\x00", b"garbage"])
+def test_trailing_garbage_is_ignored_by_the_api_and_an_error_elsewhere(tiny_cmz, tiny, extra):
+    """As lzma: decompress() and CmzipFile ignore trailing bytes that are not a stream; the
+    command line's decompress_stream (and info) report them, as xz does."""
+    blob = tiny_cmz + extra
+    assert decompress(blob) == tiny
+    assert b"".join(iter_decompressed(io.BytesIO(blob))) == tiny
     with pytest.raises(CmzipError, match="trailing garbage"):
-        decompress(blob)
+        decompress_stream(io.BytesIO(blob), io.BytesIO())
     with pytest.raises(CmzipError, match="trailing garbage"):
         read_info(io.BytesIO(blob))
+
+
+def test_concatenated_streams_decode_one_after_another(tiny_cmz, tiny):
+    other = compress(b"a second stream, at another level", level=2)
+    blob = tiny_cmz + other + tiny_cmz
+    expected = tiny + b"a second stream, at another level" + tiny
+    assert decompress(blob) == expected
+    restored = io.BytesIO()
+    assert decompress_stream(io.BytesIO(blob), restored).original == len(expected)
+    assert restored.getvalue() == expected
+    info = read_info(io.BytesIO(blob))
+    assert info.streams == 3 and info.original_size == len(expected)
+    assert info.compressed_size == len(blob)
+    assert decompress(compress(b"") + tiny_cmz) == tiny          # an empty stream, then another
+    import cmzip
+    with cmzip.CmzipFile(io.BytesIO(blob)) as f:
+        assert f.read() == expected
+
+
+@pytest.mark.parametrize("cut", [1, 3, 4, 10, 30])
+def test_a_damaged_or_cut_second_stream_is_an_error_never_skipped(tiny_cmz, cut):
+    """Bytes that begin with the magic are a stream: a cut or damaged one is an error even
+    where trailing garbage would be ignored."""
+    second = tiny_cmz[:cut]
+    with pytest.raises(CmzipError):
+        decompress(tiny_cmz + second)
+    damaged = bytearray(tiny_cmz)
+    damaged[-3] ^= 0x40                                            # the second's trailer
+    with pytest.raises(CmzipError):
+        decompress(tiny_cmz + bytes(damaged))
