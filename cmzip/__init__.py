@@ -19,8 +19,8 @@ import builtins
 import io
 import os
 
-from .container import (DEFAULT_BLOCK_SIZE, StreamEncoder, block_log_for, compress_stream,
-                        decompress_stream, iter_decompressed)
+from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, StreamEncoder, check_chunking,
+                        compress_stream, decompress_stream, iter_decompressed)
 from .errors import CmzipError
 from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_level
 
@@ -30,12 +30,16 @@ __all__ = ["CmzipError", "CmzipFile", "compress", "decompress", "open", "compres
            "decompress_stream", "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL", "__version__"]
 
 
-def compress(data, level=DEFAULT_LEVEL, *, predictors=None):
-    """Compress bytes-like data; return the .cmz stream as bytes.  predictors: a predictor set
+def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=1,
+             chunk_size=DEFAULT_CHUNK_SIZE):
+    """Compress bytes-like data; return the .cmz data as bytes.  predictors: a predictor set
     instead of the level's own, e.g. ["context", "match", "gru", "qct"] (stored in the header,
-    so decompress() needs nothing extra)."""
+    so decompress() needs nothing extra).  Data longer than chunk_size becomes independent
+    streams of chunk_size bytes each; threads compresses that many at once (the bytes are the
+    same whatever the thread count)."""
     compressed = io.BytesIO()
-    compress_stream(io.BytesIO(data), compressed, level, predictors=predictors)
+    compress_stream(io.BytesIO(data), compressed, level, predictors=predictors, threads=threads,
+                    chunk_size=chunk_size)
     return compressed.getvalue()
 
 
@@ -73,16 +77,20 @@ class CmzipFile(io.BufferedIOBase):
     """A file object that reads or writes a .cmz stream, like lzma.LZMAFile.
 
     Reading decodes one block at a time and verifies it before handing out its bytes;
-    reaching the end of the file verifies the whole stream. Writing collects the data into
-    blocks and compresses each as it fills; close() writes the final block and the trailer.
-    Memory use is bounded by the block size either way. Not seekable.
+    reaching the end of a stream verifies the whole stream, and concatenated streams are read
+    one after another. Writing collects the data into blocks and compresses each as it fills,
+    starting a new stream every chunk_size bytes exactly as compress() does (the same bytes);
+    close() writes the final block and the trailer. Memory use is bounded by the block size
+    either way. Not seekable.
     """
 
-    def __init__(self, filename, mode="r", *, level=None, block_size=DEFAULT_BLOCK_SIZE):
+    def __init__(self, filename, mode="r", *, level=None, block_size=DEFAULT_BLOCK_SIZE,
+                 chunk_size=DEFAULT_CHUNK_SIZE):
         """filename is a str, bytes or os.PathLike path, or a binary file object (which
         stays open after close()). mode is "r"/"rb" to read, "w"/"wb" to write (truncating)
         or "x"/"xb" to create a new file. level (1..9) applies to writing only; block_size
-        (a power of two from 2**16 to 2**26) to writing only, too."""
+        (a power of two from 2**16 to 2**26) and chunk_size (a multiple of it) to writing
+        only, too."""
         self._reader = self._encoder = None   # closed, until opened below
         self._owns_fp = False
         if mode in _READ_MODES:
@@ -91,7 +99,7 @@ class CmzipFile(io.BufferedIOBase):
         elif mode in _WRITE_MODES:
             # Check the settings before opening: a bad level must not truncate a file.
             level = check_level(DEFAULT_LEVEL if level is None else level)
-            block_log_for(block_size)
+            check_chunking(block_size, chunk_size)
         else:
             raise ValueError(f"invalid mode: {mode!r}")
         if isinstance(filename, (str, bytes, os.PathLike)):
@@ -106,6 +114,7 @@ class CmzipFile(io.BufferedIOBase):
                 self._reader = io.BufferedReader(_BlockReader(iter_decompressed(self._fp)))
             else:
                 self._encoder = StreamEncoder(self._fp, level, block_size)
+                self._level, self._chunk_size = level, chunk_size
                 self._pending = bytearray()   # input not yet filling a whole block
         except BaseException:
             self._close_fp()
@@ -135,7 +144,7 @@ class CmzipFile(io.BufferedIOBase):
         try:
             if self._encoder is not None:
                 if self._pending:
-                    self._encoder.write_block(self._pending)
+                    self._write_block()
                 self._encoder.finish()
         finally:
             self._reader = self._encoder = None
@@ -193,9 +202,15 @@ class CmzipFile(io.BufferedIOBase):
                 self._pending += data_bytes[offset:offset + room]
                 offset += room
                 if len(self._pending) == block_size:
-                    self._encoder.write_block(self._pending)
-                    self._pending.clear()
+                    self._write_block()
         return taken
+
+    def _write_block(self):
+        if self._encoder.original_size == self._chunk_size:     # a new chunk, a new stream
+            self._encoder.finish()
+            self._encoder = StreamEncoder(self._fp, self._level, self._encoder.block_size)
+        self._encoder.write_block(self._pending)
+        self._pending.clear()
 
 
 class _BlockReader(io.RawIOBase):

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 import click
 
 from . import __version__
-from .container import compress_stream, decompress_stream, read_info, write_all
+from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, check_chunking, compress_stream,
+                        decompress_stream, read_info, write_all)
 from .errors import CmzipError
-from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level, predictor_flags
+from .levels import (DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level, level_memory,
+                     predictor_flags)
 from .progress import progress_bar
 
 SUFFIX = ".cmz"
@@ -119,8 +121,15 @@ def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet
               help="Use these predictors instead of the level's own: a comma-separated subset "
                    "of context, match, gru, qct (context is always needed), e.g. "
                    "context,match,gru,qct. Stored in the file; decompress needs no option.")
+@click.option("-T", "--threads", type=click.IntRange(0, 1024), default=1, show_default=True,
+              help="Compress this many chunks at once, on threads (0: one per core, as many as "
+                   "the memory allows). The output is the same whatever the number.")
+@click.option("--chunk-size", metavar="SIZE", default=f"{DEFAULT_CHUNK_SIZE >> 20}M",
+              show_default=True,
+              help="Inputs longer than this are cut into independent streams of this size "
+                   "(a multiple of 4M: K, M, G suffixes), which -T compresses in parallel.")
 @_output_options
-def compress(files, level, verify, predictors, **options):
+def compress(files, level, verify, predictors, threads, chunk_size, **options):
     """Compress each FILE into FILE.cmz.
 
     The input is kept unless --rm is given; then the output is first decompressed and
@@ -133,8 +142,15 @@ def compress(files, level, verify, predictors, **options):
       cmzip compress book1               writes book1.cmz
       cmzip compress -l 9 -v a.txt b.txt
       cmzip compress -c book1 > backup.cmz
+      cmzip compress -T 0 big.tar        one chunk per core at a time
     """
     settings = _settings(files, **options)
+    chunk_bytes = _parse_size(chunk_size, "--chunk-size")
+    try:
+        check_chunking(DEFAULT_BLOCK_SIZE, chunk_bytes)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--chunk-size") from None
+    threads = threads or _threads_that_fit(level, chunk_bytes)
     if settings.to_stdout and len(files) > 1:
         raise click.UsageError("-c/--stdout takes a single FILE when compressing "
                                "(a .cmz file holds one stream)")
@@ -153,7 +169,7 @@ def compress(files, level, verify, predictors, **options):
     def compress_to(source, out, progress):
         learners = []
         sizes = compress_stream(source, out, level, progress=progress, predictors=predictor_set,
-                                learners=learners)
+                                learners=learners, threads=threads, chunk_size=chunk_bytes)
         if settings.verbose:
             for learner in learners:        # what each online learner achieved on its own
                 click.echo(f"cmzip: learner {_learner_line(learner)}", err=True)
@@ -162,6 +178,29 @@ def compress(files, level, verify, predictors, **options):
     verify = verify or not settings.keep
     _for_each_file(files, settings, "compressed", lambda name: _convert_file(
         name, settings, _compressed_name, compress_to, "compressed", verify))
+
+
+def _parse_size(text, option):
+    """'32M' -> 33554432 (K, M, G: powers of 1024; no suffix: bytes)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper().removesuffix("B")
+    scale = units.get(text[-1:], 1)
+    digits = text[:-1] if text[-1:] in units else text
+    if not digits.isdigit():
+        raise click.BadParameter(f"not a size: {text!r} (e.g. 32M)", param_hint=option)
+    return int(digits) * scale
+
+
+def _threads_that_fit(level, chunk_size):
+    """One thread per core, at most as many as the memory holds: each thread holds a chunk,
+    its compressed form and the level's models."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return max(1, cores or 1)
+    per_thread = level_memory(level) + 3 * chunk_size
+    return max(1, min(cores or 1, memory // 2 // per_thread))
 
 
 @cli.command()

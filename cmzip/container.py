@@ -62,6 +62,7 @@ Why it looks like this:
 Every problem with the input raises CmzipError with a one-line message.
 """
 import errno
+import io
 import struct
 import zlib
 from dataclasses import dataclass
@@ -75,6 +76,12 @@ MAGIC = b"\x89CMZ"
 FORMAT_VERSION = 2
 MIN_BLOCK_LOG, MAX_BLOCK_LOG = 16, 26
 DEFAULT_BLOCK_SIZE = 1 << 22
+# Inputs longer than this are cut into independent streams (see compress_stream), so that
+# they can be compressed on several cores with the same bytes whatever the thread count.
+# Every chunk starts its models cold: on the first 32 MiB of a tar of /usr/include at level 1,
+# against one stream (0.8451 bpb), 16 MiB chunks cost +0.18%, 8 MiB +1.3%, 4 MiB +2.9%; with
+# 16 MiB chunks, -T 2 compressed it 1.90x faster than -T 1 (18.2 s -> 9.6 s).
+DEFAULT_CHUNK_SIZE = 1 << 24
 
 _STREAM_FIELDS = struct.Struct("<4sBBBBI")   # magic, version, level, block_log, flags, fingerprint
 _U32 = struct.Struct("<I")
@@ -238,22 +245,95 @@ class StreamEncoder:
 
 
 def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_SIZE,
-                    progress=None, predictors=None, learners=None):
-    """Compress binary file object fin into fout as one .cmz stream, one block at a time
-    (memory use does not depend on the input size). progress, if given, is called with the
-    number of input bytes done after each block.  predictors: a predictor set instead of the
-    level's own (names from levels.PREDICTORS, "context" included).  learners: a list that
-    receives the online learners' own metrics at the end.  Returns StreamSizes."""
-    encoder = StreamEncoder(fout, level, block_size, predictors)
+                    progress=None, predictors=None, learners=None, threads=1,
+                    chunk_size=DEFAULT_CHUNK_SIZE):
+    """Compress binary file object fin into fout, one block at a time.  An input longer than
+    chunk_size is cut into chunks of chunk_size bytes, each compressed as an independent .cmz
+    stream, and the streams are written back to back in order.  The chunking depends on
+    chunk_size alone, so `threads` (chunks compressed at once, on threads: the compiled loop
+    releases the GIL) changes the speed and never the bytes.  Memory: one block at a time with
+    one thread; with more, up to `threads` chunks and their models.
+
+    progress, if given, is called with the number of input bytes done as they are done.
+    predictors: a predictor set instead of the level's own (names from levels.PREDICTORS,
+    "context" included).  learners: a list that receives the online learners' own metrics at
+    the end (of the last chunk).  Returns StreamSizes."""
+    check_chunking(block_size, chunk_size)
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
     reader = _Reader(fin)
-    while block := reader.read_up_to(block_size):
-        encoder.write_block(block)
-        if progress:
-            progress(len(block))
+    if threads == 1:
+        original = compressed = 0
+        while True:
+            encoder = StreamEncoder(fout, level, block_size, predictors)
+            while encoder.original_size < chunk_size and (block := reader.read_up_to(block_size)):
+                encoder.write_block(block)
+                if progress:
+                    progress(len(block))
+            encoder.finish()
+            original += encoder.original_size
+            compressed += encoder.compressed_size
+            if encoder.original_size < chunk_size or not reader.peek(1):
+                break
+        if learners is not None:
+            learners.extend(encoder.learner_metrics())
+        return StreamSizes(original, compressed)
+    return _compress_chunks_in_parallel(reader, fout, level, block_size, predictors, progress,
+                                        learners, threads, chunk_size)
+
+
+def check_chunking(block_size, chunk_size):
+    """ValueError unless chunk_size is a positive multiple of the block size (so that a chunk
+    is whole blocks, however the input arrives)."""
+    block_log_for(block_size)
+    if chunk_size < block_size or chunk_size % block_size:
+        raise ValueError(f"chunk size must be a multiple of the block size ({block_size}), "
+                         f"got {chunk_size}")
+
+
+def _compress_chunk(chunk, level, block_size, predictors):
+    """One chunk as a complete stream: (its bytes, its learners' metrics)."""
+    out = io.BytesIO()
+    encoder = StreamEncoder(out, level, block_size, predictors)
+    for start in range(0, len(chunk), block_size):
+        encoder.write_block(chunk[start:start + block_size])
     encoder.finish()
+    return out.getvalue(), encoder.learner_metrics()
+
+
+def _compress_chunks_in_parallel(reader, fout, level, block_size, predictors, progress, learners,
+                                 threads, chunk_size):
+    from concurrent.futures import ThreadPoolExecutor
+    original = compressed = 0
+    metrics = []
+    in_flight = []           # (future, chunk length), in input order
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        def write_oldest():
+            nonlocal compressed, metrics
+            future, length = in_flight.pop(0)
+            stream, metrics = future.result()
+            write_all(fout, stream)
+            compressed += len(stream)
+            if progress:
+                progress(length)
+        first = True
+        while True:
+            chunk = reader.read_up_to(chunk_size)
+            if not chunk and not first:
+                break
+            first = False
+            original += len(chunk)
+            in_flight.append((pool.submit(_compress_chunk, chunk, level, block_size, predictors),
+                              len(chunk)))
+            if len(in_flight) >= threads:
+                write_oldest()
+            if len(chunk) < chunk_size:
+                break
+        while in_flight:
+            write_oldest()
     if learners is not None:
-        learners.extend(encoder.learner_metrics())
-    return StreamSizes(encoder.original_size, encoder.compressed_size)
+        learners.extend(metrics)
+    return StreamSizes(original, compressed)
 
 
 # ---------------------------------------------------------------------------- reading

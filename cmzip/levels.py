@@ -183,3 +183,13 @@ def describe_level(level, flags=0, first_block_len=None):
     for name, settings in learners:
         predictors.append(name + "".join(f" {k}={v}" for k, v in sorted(settings.items())))
     return {"level": level, "predictors": predictors, "mixers": list(cfg["mixers"])}
+
+
+def level_memory(level):
+    """About how many bytes a stream's models take at a level, at most (the tables; small
+    inputs get smaller ones): what -T 0 budgets per thread."""
+    cfg = LEVELS[check_level(level)]
+    apm_rows = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
+    learners = 64 << 20 if cfg.get("byte_models") else 0
+    return ((16 << cfg["slot_bits"]) + (8 << cfg["match_bits"]) + (1 << cfg["history_bits"])
+            + sum(apm_rows[a] for a in cfg["apms"]) * 25 * 4 + learners)

@@ -496,3 +496,29 @@ def test_trailing_garbage_is_an_error_on_the_command_line(tmp_path, packed):
     assert_one_line_error(run("decompress", packed), "trailing garbage")
     assert not (tmp_path / "data.bin").exists()
     assert_one_line_error(run("test", packed), "trailing garbage")
+
+
+# ---------------------------------------------------------------------------- threads
+
+@pytest.mark.slow
+def test_threads_change_the_speed_never_the_bytes(tmp_path):
+    from cmzip.samples import sample
+    data = sample("text", (8 << 20) + 1000, seed=9)           # two 4 MiB chunks and a bit
+    source = tmp_path / "big.txt"
+    source.write_bytes(data)
+    outputs = []
+    for threads in ("1", "2", "0"):
+        target = tmp_path / f"big.{threads}.cmz"
+        result = run("compress", "-l", "1", "-T", threads, "--chunk-size", "4M", "-o", target, source)
+        assert result.exit_code == 0, result.output
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert re.search(r"streams\s+3", run("info", tmp_path / "big.1.cmz").output)
+    assert cmzip.decompress(outputs[0]) == data
+
+
+@pytest.mark.parametrize("size, message", [("3M", "multiple of the block size"),
+                                           ("lots", "not a size")])
+def test_a_bad_chunk_size_is_a_usage_error(original, size, message):
+    result = run("compress", "--chunk-size", size, original)
+    assert result.exit_code == 2 and message in result.output
