@@ -43,13 +43,14 @@ def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=1,
     return compressed.getvalue()
 
 
-def decompress(data):
+def decompress(data, *, threads=1):
     """Decompress .cmz data given as bytes-like data, one stream or several back to back (as
-    made by cat a.cmz b.cmz); return the original bytes.  Trailing bytes that are not a stream
-    are ignored, as lzma.decompress does; bytes that begin with the cmzip magic are a stream,
-    and a damaged one is an error."""
+    made by cat a.cmz b.cmz, or by compressing an input longer than the chunk size); return the
+    original bytes.  threads: how many streams to decode at once.  Trailing bytes that are not a
+    stream are ignored, as lzma.decompress does; bytes that begin with the cmzip magic are a
+    stream, and a damaged one is an error."""
     original = io.BytesIO()
-    decompress_stream(io.BytesIO(data), original, trailing="ignore")
+    decompress_stream(io.BytesIO(data), original, trailing="ignore", threads=threads)
     return original.getvalue()
 
 

@@ -207,8 +207,11 @@ def _threads_that_fit(level, chunk_size):
 @click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
 @click.option("-t", "--test", "test_only", is_flag=True,
               help="Only check integrity, as `cmzip test` does: decode, verify, write nothing.")
+@click.option("-T", "--threads", type=click.IntRange(0, 1024), default=1, show_default=True,
+              help="Decode this many streams of a file at once, on threads (0: one per core, as "
+                   "many as the memory allows); a file of one stream uses one.")
 @_output_options
-def decompress(files, test_only, **options):
+def decompress(files, test_only, threads, **options):
     """Decompress each FILE.cmz into FILE.
 
     Every block is checked against its checksum, and the output file appears only after the
@@ -222,8 +225,10 @@ def decompress(files, test_only, **options):
       cmzip decompress -o copy book1.cmz
       cmzip decompress -c logs.cmz | grep error
       cmzip decompress -t *.cmz          check integrity only
+      cmzip decompress -T 0 big.tar.cmz  its streams on every core
     """
     settings = _settings(files, **options)
+    threads = threads or _threads_that_fit(MAX_LEVEL, DEFAULT_CHUNK_SIZE)
     if test_only:
         if settings != Settings(quiet=settings.quiet, verbose=settings.verbose):
             raise click.UsageError("-t/--test writes nothing: it takes no -o, -c, --rm or -f")
@@ -231,7 +236,7 @@ def decompress(files, test_only, **options):
         return
 
     def decompress_to(source, out, progress):
-        return decompress_stream(source, out, progress=progress)
+        return decompress_stream(source, out, progress=progress, threads=threads)
 
     _for_each_file(files, settings, "decompressed", lambda name: _convert_file(
         name, settings, _decompressed_name, decompress_to, "decompressed"))

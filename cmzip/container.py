@@ -562,13 +562,19 @@ def iter_decompressed(fin, trailing="ignore"):
     return _decode_streams(_Reader(fin), trailing)
 
 
-def decompress_stream(fin, fout, *, progress=None, trailing="error"):
+def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1):
     """Decompress the .cmz streams in fin into fout, block by block; with fout None, only
     check them (decode and verify, write nothing). Each block is written only after its CRC
     matched; every stream is verified before this returns. progress, if given, is called
     with the number of compressed bytes done after each block.  trailing: what bytes after
     the last stream that are not a stream mean: "error" (the command line, as xz) or "ignore"
-    (the Python API, as lzma).  Returns StreamSizes."""
+    (the Python API, as lzma).  threads > 1 decodes that many streams at once (streams are
+    independent; their boundaries are found from the headers, without decoding) and writes
+    them in order.  Returns StreamSizes."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    if threads > 1:
+        return _decompress_in_parallel(_Reader(fin), fout, progress, trailing, threads)
     reader = _Reader(fin)
     original = reported = 0
     for data in _decode_streams(reader, trailing):
@@ -578,6 +584,89 @@ def decompress_stream(fin, fout, *, progress=None, trailing="error"):
         if progress:
             progress(reader.position - reported)
             reported = reader.position
+    return StreamSizes(original, reader.position)
+
+
+class _RecordingReader(_Reader):
+    """A _Reader that keeps a copy of every byte it consumes (one stream's extent)."""
+
+    def __init__(self, reader):
+        super().__init__(None)
+        self._source = reader
+        self.recorded = bytearray()
+
+    def _read(self, n):
+        chunk = self._source.read_up_to(n)
+        self.recorded += chunk
+        return chunk
+
+    def peek(self, n):
+        return self._source.peek(n)
+
+
+def _next_stream_bytes(reader):
+    """The bytes of the next stream, found from its headers without decoding (every header is
+    validated on the way; payloads and checksums are checked when the stream is decoded)."""
+    recorder = _RecordingReader(reader)
+    header = _read_stream_header(recorder)
+    index = 1
+    total = 0
+    while (block := _read_block_header(recorder, header.block_size, index)) is not None:
+        recorder.skip_exact(block.payload_len, f"block {index} payload")
+        total += block.raw_len
+        index += 1
+    _finish_stream(recorder, total)
+    return bytes(recorder.recorded)
+
+
+def _decode_whole_stream(stream):
+    """(the verified blocks of one stream, in order, up to any damage; the error or None)."""
+    blocks = []
+    try:
+        for data in _decode_blocks(_Reader(io.BytesIO(stream))):
+            blocks.append(data)
+    except CmzipError as error:
+        return blocks, error
+    return blocks, None
+
+
+def _decompress_in_parallel(reader, fout, progress, trailing, threads):
+    from concurrent.futures import ThreadPoolExecutor
+    original = compressed = 0
+    in_flight = []
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        def write_oldest():
+            nonlocal original, compressed
+            future, size = in_flight.pop(0)
+            blocks, error = future.result()
+            for data in blocks:                  # every verified block before any damage
+                if fout is not None:
+                    write_all(fout, data)
+                original += len(data)
+            if error is not None:
+                raise error
+            compressed += size
+            if progress:
+                progress(size)
+        damage = None            # an error in the headers after the streams in flight
+        while damage is None:
+            try:
+                stream = _next_stream_bytes(reader)
+            except CmzipError as error:
+                damage = error
+                break
+            in_flight.append((pool.submit(_decode_whole_stream, stream), len(stream)))
+            if len(in_flight) >= threads:
+                write_oldest()               # raises at a damaged stream: nothing after it
+            try:
+                if not reader.another_stream_follows(trailing):
+                    break
+            except CmzipError as error:
+                damage = error
+        while in_flight:                     # the streams before the damage come first
+            write_oldest()
+        if damage is not None:
+            raise damage
     return StreamSizes(original, reader.position)
 
 

@@ -7,7 +7,7 @@ import io
 import pytest
 
 import cmzip
-from cmzip.container import compress_stream, read_info
+from cmzip.container import compress_stream, decompress_stream, read_info
 from cmzip.samples import sample
 
 BLOCK = 1 << 16
@@ -64,3 +64,33 @@ def test_a_chunk_must_be_whole_blocks(chunk_size):
         compress_stream(io.BytesIO(b"abc"), io.BytesIO(), 1, block_size=BLOCK, chunk_size=chunk_size)
     with pytest.raises(ValueError, match="threads"):
         cmzip.compress(b"abc", 1, threads=0)
+
+
+def _decompress(blob, threads):
+    out = io.BytesIO()
+    sizes = decompress_stream(io.BytesIO(blob), out, threads=threads)
+    return out.getvalue(), sizes
+
+
+def test_parallel_decompression_gives_the_same_bytes(data):
+    blob = _compress(data, 2) + cmzip.compress(b"and a small stream", 2)
+    expected = data + b"and a small stream"
+    for threads in (1, 2, 3):
+        restored, sizes = _decompress(blob, threads)
+        assert restored == expected and sizes == (len(expected), len(blob))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_damaged_stream_delivers_every_verified_block_before_it_and_nothing_after(data, threads):
+    streams = [cmzip.compress(data[i:i + 30000], 1) for i in (0, 30000, 60000)]
+    damaged = bytearray(streams[1])
+    damaged[len(damaged) // 2] ^= 0x55                    # inside the second stream's payload
+    out = io.BytesIO()
+    with pytest.raises(cmzip.CmzipError):
+        decompress_stream(io.BytesIO(streams[0] + bytes(damaged) + streams[2]), out,
+                          threads=threads)
+    assert out.getvalue() == data[:30000]                 # the first stream, and nothing else
+    out = io.BytesIO()
+    with pytest.raises(cmzip.CmzipError, match="trailing garbage"):
+        decompress_stream(io.BytesIO(streams[0] + streams[1] + b"junk"), out, threads=threads)
+    assert out.getvalue() == data[:60000]                 # both streams, then the error

@@ -515,6 +515,9 @@ def test_threads_change_the_speed_never_the_bytes(tmp_path):
     assert outputs[0] == outputs[1] == outputs[2]
     assert re.search(r"streams\s+3", run("info", tmp_path / "big.1.cmz").output)
     assert cmzip.decompress(outputs[0]) == data
+    for threads in ("1", "2"):
+        result = run("decompress", "-T", threads, "-c", tmp_path / "big.1.cmz")
+        assert result.exit_code == 0 and result.stdout_bytes == data
 
 
 @pytest.mark.parametrize("size, message", [("3M", "multiple of the block size"),
