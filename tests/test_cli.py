@@ -525,3 +525,52 @@ def test_threads_change_the_speed_never_the_bytes(tmp_path):
 def test_a_bad_chunk_size_is_a_usage_error(original, size, message):
     result = run("compress", "--chunk-size", size, original)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_damaged_second_block_stops_stdout_after_the_first(tmp_path):
+    """Each block reaches the output only after its checksum matched: with block 2 of 2
+    damaged, decompress -c writes exactly block 1 and exits 1, and CmzipFile.read() returns
+    block 1 and then raises."""
+    from cmzip.samples import sample
+    first, second = sample("text", 1 << 16, seed=1), sample("text", 3000, seed=2)
+    out = io.BytesIO()
+    with cmzip.CmzipFile(out, "wb", level=1, block_size=1 << 16) as f:
+        f.write(first + second)
+    blob = bytearray(out.getvalue())
+    blob[-40] ^= 0x21                          # inside the second block's payload
+    path = tmp_path / "two.cmz"
+    path.write_bytes(bytes(blob))
+    result = run("decompress", "-c", path)
+    assert result.exit_code == 1 and result.stdout_bytes == first
+    with cmzip.CmzipFile(path) as f:
+        assert f.read(len(first)) == first
+        with pytest.raises(cmzip.CmzipError):
+            f.read()
+
+
+def test_a_huge_claimed_payload_in_a_short_real_file_is_not_allocated(tmp_path):
+    """A 200-byte file whose block header claims a payload of about 1.1 GB: the reader reads
+    untrusted lengths in bounded pieces, so info, test and decompress fail with a one-line error
+    without allocating the claim (checked through real files, where a read of the claimed size
+    would allocate it)."""
+    import struct
+    import zlib
+    from cmzip.container import (FORMAT_VERSION, MAGIC, block_header_bytes, max_payload_len)
+    from cmzip.levels import level_fingerprint
+    fields = struct.pack("<4sBBBBI", MAGIC, FORMAT_VERSION, 1, 26, 0, level_fingerprint(1))
+    claim = max_payload_len(1 << 26)
+    blob = fields + struct.pack("<I", zlib.crc32(fields)) + block_header_bytes(1 << 26, claim, 0)
+    path = tmp_path / "claim.cmz"
+    path.write_bytes(blob + bytes(200 - len(blob)))
+    code = ("import resource, sys\nfrom cmzip.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as exit:\n    code = exit.code\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)")
+    for command in ("info", "test", "decompress"):
+        done = subprocess.run([sys.executable, "-c", code, command, "-f", str(path)]
+                              if command == "decompress" else
+                              [sys.executable, "-c", code, command, str(path)],
+                              capture_output=True, text=True, timeout=120)
+        peak_kib, status = done.stdout.split()
+        assert status == "1" and "truncated input" in done.stderr, (command, done.stderr)
+        assert int(peak_kib) < 400 * 1024, (command, peak_kib)       # far below the 1.1 GB claim
+    assert not (tmp_path / "claim").exists()
