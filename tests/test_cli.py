@@ -574,3 +574,15 @@ def test_a_huge_claimed_payload_in_a_short_real_file_is_not_allocated(tmp_path):
         assert status == "1" and "truncated input" in done.stderr, (command, done.stderr)
         assert int(peak_kib) < 400 * 1024, (command, peak_kib)       # far below the 1.1 GB claim
     assert not (tmp_path / "claim").exists()
+
+
+@pytest.mark.parametrize("how", ["same path", "hard link", "same path --rm"])
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, original, how):
+    before = original.read_bytes()
+    target = original
+    if how == "hard link":
+        target = tmp_path / "link"
+        os.link(original, target)
+    extra = ["--rm"] if how.endswith("--rm") else []
+    assert_one_line_error(run("compress", "-f", *extra, "-o", target, original), "is the input")
+    assert original.read_bytes() == before
