@@ -106,4 +106,7 @@ def sm_update(sm, i, bit, limit, step):
     p = t >> COUNT_BITS
     if n < limit:
         t += 1
-    sm[i] = t + (((((bit << 22) - p) >> 3) * step[n]) & ~COUNT_MASK)
+    t += ((((bit << 22) - p) >> 3) * step[n]) & ~COUNT_MASK
+    if t < 0:                   # the rounding down of a step towards 0 can pass 0 when p is
+        t &= COUNT_MASK         # a few units: p stays 0 (the count is kept), so that sm_p16
+    sm[i] = t                   # never goes negative

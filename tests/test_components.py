@@ -138,3 +138,12 @@ def test_apm_starts_as_the_identity_and_learns_its_context():
         q, node = apm_predict(t, 1, 0)
         apm_update(t, node, 1, 7)
     assert apm_predict(t, 1, 0)[0] > 60000 and abs(apm_predict(t, 0, 0)[0] - 32768) < 100
+
+
+def test_statemap_probability_never_goes_below_zero():
+    """A step towards 0 is rounded down: from a p of a few units it would pass 0."""
+    for p22 in range(0, 9):
+        for n in (0, 1, 5, 1023):
+            sm = np.array([(p22 << COUNT_BITS) | n], dtype=np.int64)
+            sm_update(sm, 0, 0, 1023, STEP)
+            assert sm[0] >= 0 and sm_p16(sm, 0) == 0
