@@ -39,3 +39,14 @@ def test_state_machine_counts_and_transitions():
             seen, other = (m1, m0) if bit else (m0, m1)
             assert seen >= 1                              # the bit just seen is always counted
             assert other <= (n0 if bit else n1)           # the other count never grows
+
+
+def test_squash_table_is_the_correctly_rounded_logistic_function():
+    """The table comes from exp_portable; 34-digit decimal arithmetic (correctly rounded in
+    software) must give every entry alike."""
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 34
+        for i, x in enumerate(range(-exact.SMAX, exact.SMAX + 1)):
+            p = Decimal(65536) / (1 + (Decimal(-x) / 256).exp())
+            assert exact.SQUASH[i] == min(max(int(p.to_integral_value()), 1), 65535), x
