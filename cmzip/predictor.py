@@ -89,8 +89,9 @@ class Model(NamedTuple):
     apm: np.ndarray             # int32 APM nodes (22-bit probabilities)
     apm_node: np.ndarray        # int64 (n_apms,): the node each APM trains
     b: np.ndarray               # int64 scalars (B_...)
-    stretch: np.ndarray         # int64 (65536,): p16 -> stretch
-    squash: np.ndarray          # int64 (2 * SMAX + 1,): stretch + SMAX -> p16
+    stretch: np.ndarray         # int16 (65536,): p16 -> stretch (|stretch| <= SMAX < 2^15: the
+                                # 128 KB table stays in the L2 cache; int64 took 512 KB)
+    squash: np.ndarray          # int32 (2 * SMAX + 1,): stretch + SMAX -> p16
 
 
 def _bits_for(count, low, high):
@@ -146,7 +147,7 @@ def new_model(config, first_block_len, n_ext=0):
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
         w2=new_weights(256, k + 1, 1.0 / k),
         apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
-        b=np.zeros(8, dtype=np.int64), stretch=STRETCH.copy(), squash=SQUASH.copy())
+        b=np.zeros(8, dtype=np.int64), stretch=STRETCH.astype(np.int16), squash=SQUASH.astype(np.int32))
 
 
 @inline

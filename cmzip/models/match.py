@@ -32,13 +32,13 @@ N_SCALARS = 5
 def _length_buckets():
     """match length -> confidence bucket 0..15; roughly logarithmic beyond 12."""
     n = np.arange(MAX_LEN + 1)
-    return np.minimum(15, np.where(n < 13, n, 13 + (n >= 24) + (n >= 48))).astype(np.int64)
+    return np.minimum(15, np.where(n < 13, n, 13 + (n >= 24) + (n >= 48))).astype(np.uint8)
 
 
 class Match(NamedTuple):
     table: np.ndarray        # int64 (2**bits,): position + 1 after a context's last occurrence
     s: np.ndarray            # int64 scalars (PTR, LEN, ...)
-    buckets: np.ndarray      # int64 (MAX_LEN + 1,): length -> confidence bucket
+    buckets: np.ndarray      # uint8 (MAX_LEN + 1,): length -> confidence bucket
     min_len: int
 
 
@@ -89,7 +89,7 @@ def update_byte(m, h):
     s[LEN] = length
     if length > 0:
         s[PREDICTED] = 256 + np.int64(buf[s[PTR] & ring])
-        s[BUCKET] = m.buckets[length]
+        s[BUCKET] = np.int64(m.buckets[length])
         s[STRENGTH] = min(length, 32) * 32
     else:
         s[PREDICTED] = 0
