@@ -26,7 +26,7 @@ import numpy as np
 from .exact import SMAX, SQUASH, STRETCH
 from .hashtable import find_slot, new_table
 from .jit import inline
-from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, train
+from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, padded, train
 from .models import history as hist_mod
 from .models import match as match_mod
 from .models.contexts import CONTEXT_IDS, USES_RECORDS, context_hash, hash32
@@ -38,7 +38,8 @@ SM_LIMIT = 1023                 # StateMap counts stop here: entries keep adapti
 
 # first-layer weight-set selectors: name -> (id, number of sets)
 SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 16 * 8),
-             "c2bits": (4, 256), "byte": (5, 12 * 8), "insn": (6, 4 * 64)}
+             "c2bits": (4, 256), "byte": (5, 12 * 8), "insn": (6, 4 * 64),
+             "order_match": (7, 16 * 3 * 8)}
 # APM contexts: name -> (id, number of rows)
 APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
@@ -80,12 +81,12 @@ class Model(NamedTuple):
     sm_at: np.ndarray           # int64 (n_maps,): the entries that predicted this bit
     step: np.ndarray            # int64 StateMap steps by count
     ext: np.ndarray             # int64 (n_ext, 256): byte learners' stretched P(1) by c0
-    x: np.ndarray               # int32 (n_inputs,): first-layer inputs
+    x: np.ndarray               # int32 (n_inputs padded,): first-layer inputs, bias, zeros
     w: np.ndarray               # int32 (sets, n_inputs): first-layer weights (mixer.py)
     rows: np.ndarray            # int64 (K,): the weight set each first-layer mixer uses
     p1: np.ndarray              # int64 (K,): their p16
-    x2: np.ndarray              # int32 (K + 1,): their stretched outputs and the bias
-    w2: np.ndarray              # int32 (256, K + 1): final mixer weights, by the partial byte
+    x2: np.ndarray              # int32 (K + 1 padded,): their stretched outputs, bias, zeros
+    w2: np.ndarray              # int32 (256, len(x2)): final mixer weights, by the partial byte
     apm: np.ndarray             # int32 APM nodes (22-bit probabilities)
     apm_node: np.ndarray        # int64 (n_apms,): the node each APM trains
     b: np.ndarray               # int64 scalars (B_...)
@@ -129,10 +130,10 @@ def new_model(config, first_block_len, n_ext=0):
     nxt, total, one_sided = state_tables()
     sm = np.concatenate([new_statemap(n_ctx),
                          new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
-    x = np.zeros(n_inputs, dtype=np.int32)
-    x[-1] = BIAS
-    x2 = np.zeros(k + 1, dtype=np.int32)
-    x2[-1] = BIAS
+    x = np.zeros(padded(n_inputs), dtype=np.int32)       # zeros after the bias: mixer.py
+    x[n_inputs - 1] = BIAS
+    x2 = np.zeros(padded(k + 1), dtype=np.int32)
+    x2[k] = BIAS
     return Model(
         cfg=cfg,
         hist=hist_mod.new_history(_bits_for(2 * n, 16, config["history_bits"])),
@@ -143,9 +144,9 @@ def new_model(config, first_block_len, n_ext=0):
         ctx_at=np.zeros(n_ctx, dtype=np.int64),
         sm=sm, sm_at=np.zeros(n_ctx + 1, dtype=np.int64), step=STEP.copy(),
         ext=np.zeros((max(n_ext, 1), 256), dtype=np.int64),
-        x=x, w=new_weights(sum(s[1] for s in selectors), n_inputs, config["init_weight"]),
+        x=x, w=new_weights(sum(s[1] for s in selectors), x.shape[0], config["init_weight"]),
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
-        w2=new_weights(256, k + 1, 1.0 / k),
+        w2=new_weights(256, x2.shape[0], 1.0 / k),
         apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
         b=np.zeros(8, dtype=np.int64), stretch=STRETCH.astype(np.int16), squash=SQUASH.astype(np.int32))
 
@@ -208,7 +209,7 @@ def predict_bit(m, c0, bitpos):
         m.p1[i] = m.squash[s + SMAX]
     if k > 1:
         m.b[B_FINAL_ROW] = c0
-        s = dot(m.w2, c0, m.x2, k + 1)
+        s = dot(m.w2, c0, m.x2, m.x2.shape[0])
         p = m.squash[s + SMAX]
     else:
         s = m.x2[0]
@@ -243,6 +244,10 @@ def _selector(m, sid, c0, bitpos):
         if m.cfg.n_ext == 0:
             return bitpos
         return min(abs(m.x[m.cfg.ext_at]) >> 8, 11) * 8 + bitpos
+    if sid == 7:                # how many contexts were seen before, whether a match predicts
+        bucket = m.b[B_MATCH_BUCKET]                # this bit (short or long), bit position
+        match_class = 0 if bucket == 0 else (1 if bucket < 12 else 2)
+        return (min(m.b[B_KNOWN], 15) * 3 + match_class) * 8 + bitpos
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
 
 
@@ -272,7 +277,8 @@ def update_bit(m, bit):
     for i in range(k):
         train(m.w, m.rows[i], m.x, n_inputs, (bit << 16) - m.p1[i], cfg.mixer_rate)
     if k > 1:
-        train(m.w2, m.b[B_FINAL_ROW], m.x2, k + 1, (bit << 16) - m.b[B_P_FINAL], cfg.final_rate)
+        train(m.w2, m.b[B_FINAL_ROW], m.x2, m.x2.shape[0], (bit << 16) - m.b[B_P_FINAL],
+              cfg.final_rate)
     for i in range(cfg.apms.shape[0]):
         apm_update(m.apm, m.apm_node[i], bit, cfg.apm_rate)
 

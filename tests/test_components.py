@@ -6,7 +6,7 @@ import pytest
 
 from cmzip.exact import SMAX, SQUASH, STRETCH
 from cmzip.hashtable import SLOT, find_slot, new_table
-from cmzip.mixer import apm_predict, apm_update, dot, new_apm, new_weights, train
+from cmzip.mixer import apm_predict, apm_update, dot, new_apm, new_weights, padded, train
 from cmzip.models import history as hm
 from cmzip.models.contexts import CONTEXT_IDS, context_hash
 from cmzip.statemap import (COUNT_BITS, NEXT_STATE, STATE_COUNTS, STEP, new_statemap,
@@ -120,13 +120,16 @@ def test_state_machine_counts_both_bits_and_discounts_the_other():
 
 
 def test_mixer_learns_to_trust_the_input_that_is_right():
-    w = new_weights(1, 3, 0.3)
-    x = np.array([STRETCH[60000], STRETCH[6000], 256], dtype=np.int64)   # one says 1, one says 0
+    n = padded(3)
+    w = new_weights(1, n, 0.3)
+    x = np.zeros(n, dtype=np.int64)
+    x[:3] = STRETCH[60000], STRETCH[6000], 256                          # one says 1, one says 0
     for _ in range(300):
-        s = dot(w, 0, x, 3)
-        train(w, 0, x, 3, (1 << 16) - SQUASH[s + SMAX], 24)               # the bit is always 1
+        s = dot(w, 0, x, n)
+        train(w, 0, x, n, (1 << 16) - SQUASH[s + SMAX], 24)               # the bit is always 1
     assert w[0, 0] > w[0, 1]
-    assert SQUASH[dot(w, 0, x, 3) + SMAX] > 60000
+    assert (w[0, 3:] == new_weights(1, n, 0.3)[0, 3:]).all()    # the padding's weights never move
+    assert SQUASH[dot(w, 0, x, n) + SMAX] > 60000
 
 
 def test_apm_starts_as_the_identity_and_learns_its_context():
