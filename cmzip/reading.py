@@ -132,6 +132,15 @@ class DecodedReader(io.RawIOBase):
         self._pos += n
         return n
 
+    def readall(self):
+        # whole blocks at once (RawIOBase's readall would copy them 8 KiB at a time)
+        pieces = []
+        while block := self._current_block():
+            pieces.append(bytes(block))
+            self._pos += len(block)
+            self._block = memoryview(b"")
+        return b"".join(pieces)
+
     def _skip(self, count):
         """Decode and drop up to count bytes (fewer at the end of the data)."""
         while count > 0 and (block := self._current_block()):

@@ -204,3 +204,29 @@ def test_accepts_bytes_like_input(tiny):
     assert CmzipDecompressor().decompress(bytearray(blob)) == tiny
     with pytest.raises(TypeError):
         CmzipDecompressor().decompress("text")
+
+
+def test_damage_anywhere_fed_in_pieces_is_an_error_or_the_original(tiny):
+    """Every bit flip of a small stream, fed 7 bytes at a time: the decompressor raises
+    CmzipError exactly where cmzip.decompress() does, and otherwise (a bit the coder never
+    needed, in the last byte of a payload) returns the original and reaches the end."""
+    blob = cmzip.compress(tiny)
+    for position in range(len(blob)):
+        for bit in (0, 5):
+            damaged = bytearray(blob)
+            damaged[position] ^= 1 << bit
+            try:
+                cmzip.decompress(bytes(damaged))
+            except CmzipError:
+                whole_is_refused = True
+            else:
+                whole_is_refused = False
+            decompressor = CmzipDecompressor()
+            try:
+                out = b"".join(decompressor.decompress(damaged[i:i + 7])
+                               for i in range(0, len(damaged), 7))
+            except CmzipError:
+                assert whole_is_refused, (position, bit)
+            else:
+                assert not whole_is_refused, (position, bit)
+                assert out == tiny and decompressor.eof, (position, bit)
