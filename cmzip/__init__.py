@@ -12,22 +12,27 @@ The interface is shaped like the standard library's lzma and bz2 modules:
         for line in f:
             ...
 
-Every problem with compressed data or with a level raises CmzipError (a ValueError).
+Every problem with compressed data or with a level raises CmzipError (a ValueError); a
+truncated file raises CmzipEOFError, which is both a CmzipError and an EOFError (as lzma raises
+EOFError there).
 Importing cmzip is cheap: the models (numpy, torch) load on the first compress or decompress.
 """
 import builtins
 import io
 import os
 
-from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, StreamEncoder, check_chunking,
-                        compress_stream, decompress_stream, iter_decompressed)
-from .errors import CmzipError
+from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, check_chunking, compress_stream,
+                        decompress_stream, write_all)
+from .errors import CmzipEOFError, CmzipError
+from .incremental import CmzipCompressor, CmzipDecompressor
 from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_level
+from .reading import DecodedReader
 
 __version__ = "0.1.0"
 
-__all__ = ["CmzipError", "CmzipFile", "compress", "decompress", "open", "compress_stream",
-           "decompress_stream", "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL", "__version__"]
+__all__ = ["CmzipError", "CmzipEOFError", "CmzipFile", "CmzipCompressor", "CmzipDecompressor",
+           "compress", "decompress", "open", "compress_stream", "decompress_stream",
+           "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL", "__version__"]
 
 
 def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=1,
@@ -55,10 +60,11 @@ def decompress(data, *, threads=1):
 
 
 def open(filename, mode="rb", level=None, encoding=None, errors=None, newline=None):
-    """Open a .cmz file in binary mode ("r", "rb", "w", "wb", "x", "xb") or text mode
-    ("rt", "wt", "xt"), like lzma.open. filename is a path or a binary file object.
-    level (1..9, default DEFAULT_LEVEL) applies to writing only. In text mode the file is
-    wrapped in io.TextIOWrapper with the given encoding, errors and newline."""
+    """Open a .cmz file in binary mode ("r", "rb", "w", "wb", "x", "xb", "a", "ab") or text
+    mode ("rt", "wt", "xt", "at"), like lzma.open. filename is a path or a binary file object.
+    Appending adds a stream to the end of the file (a reader decodes them all, one after the
+    other).  level (1..9, default DEFAULT_LEVEL) applies to writing only. In text mode the file
+    is wrapped in io.TextIOWrapper with the given encoding, errors and newline."""
     if "t" in mode:
         if "b" in mode:
             raise ValueError(f"invalid mode: {mode!r}")
@@ -71,36 +77,45 @@ def open(filename, mode="rb", level=None, encoding=None, errors=None, newline=No
 
 
 _READ_MODES = ("r", "rb")
-_WRITE_MODES = ("w", "wb", "x", "xb")
+_WRITE_MODES = ("w", "wb", "x", "xb", "a", "ab")
 
 
 class CmzipFile(io.BufferedIOBase):
-    """A file object that reads or writes a .cmz stream, like lzma.LZMAFile.
+    """A file object that reads or writes .cmz data, like lzma.LZMAFile.
 
     Reading decodes one block at a time and verifies it before handing out its bytes;
     reaching the end of a stream verifies the whole stream, and concatenated streams are read
-    one after another. Writing collects the data into blocks and compresses each as it fills,
-    starting a new stream every chunk_size bytes exactly as compress() does (the same bytes);
-    close() writes the final block and the trailer. Memory use is bounded by the block size
-    either way. Not seekable.
+    one after another; bytes after the last stream that are not a stream are ignored.  A file
+    that ends early raises CmzipEOFError (an EOFError, as lzma's).  Reading seeks when the
+    underlying file does: forward by decoding, backward by rewinding, and straight to the stream
+    that holds the target (streams are independent, and the headers say where each one starts),
+    so a seek decodes at most one stream: at most 16 MiB with the default chunk size.
+
+    Writing collects the data into blocks and compresses each as it fills, starting a new stream
+    every chunk_size bytes exactly as compress() does (the same bytes); close() writes the final
+    block and the trailer.  Appending ("a") adds a stream after what the file holds.  Memory use
+    is bounded by the block size either way.
     """
 
     def __init__(self, filename, mode="r", *, level=None, block_size=DEFAULT_BLOCK_SIZE,
                  chunk_size=DEFAULT_CHUNK_SIZE):
         """filename is a str, bytes or os.PathLike path, or a binary file object (which
-        stays open after close()). mode is "r"/"rb" to read, "w"/"wb" to write (truncating)
-        or "x"/"xb" to create a new file. level (1..9) applies to writing only; block_size
-        (a power of two from 2**16 to 2**26) and chunk_size (a multiple of it) to writing
-        only, too."""
-        self._reader = self._encoder = None   # closed, until opened below
+        stays open after close()). mode is "r"/"rb" to read, "w"/"wb" to write (truncating),
+        "x"/"xb" to create a new file or "a"/"ab" to append a stream. level (1..9) applies to
+        writing only; block_size (a power of two from 2**16 to 2**26) and chunk_size (a
+        multiple of it) to writing only, too."""
+        self._reader = self._compressor = None   # closed, until opened below
         self._owns_fp = False
         if mode in _READ_MODES:
             if level is not None:
                 raise ValueError("level applies to writing only")
+            # what the `mode` attribute says, as LZMAFile's since Python 3.13
+            self._mode = "rb"
         elif mode in _WRITE_MODES:
             # Check the settings before opening: a bad level must not truncate a file.
-            level = check_level(DEFAULT_LEVEL if level is None else level)
-            check_chunking(block_size, chunk_size)
+            compressor = CmzipCompressor(DEFAULT_LEVEL if level is None else level,
+                                         block_size=block_size, chunk_size=chunk_size)
+            self._mode = "wb"
         else:
             raise ValueError(f"invalid mode: {mode!r}")
         if isinstance(filename, (str, bytes, os.PathLike)):
@@ -112,11 +127,11 @@ class CmzipFile(io.BufferedIOBase):
             raise TypeError("filename must be a path or a binary file object")
         try:
             if mode in _READ_MODES:
-                self._reader = io.BufferedReader(_BlockReader(iter_decompressed(self._fp)))
+                self._raw = DecodedReader(self._fp)
+                self._reader = io.BufferedReader(self._raw)
             else:
-                self._encoder = StreamEncoder(self._fp, level, block_size)
-                self._level, self._chunk_size = level, chunk_size
-                self._pending = bytearray()   # input not yet filling a whole block
+                self._compressor = compressor
+                self._written = 0        # uncompressed bytes taken: tell() in write mode
         except BaseException:
             self._close_fp()
             raise
@@ -125,7 +140,24 @@ class CmzipFile(io.BufferedIOBase):
 
     @property
     def closed(self):
-        return self._reader is None and self._encoder is None
+        return self._reader is None and self._compressor is None
+
+    @property
+    def mode(self):
+        """"rb" when reading, "wb" when writing or appending (as LZMAFile's since 3.13)."""
+        return self._mode
+
+    @property
+    def name(self):
+        """The underlying file's name (AttributeError if it has none), as LZMAFile's since
+        3.13."""
+        self._check_not_closed()
+        return self._fp.name
+
+    def fileno(self):
+        """The underlying file's descriptor."""
+        self._check_not_closed()
+        return self._fp.fileno()
 
     def readable(self):
         self._check_not_closed()
@@ -133,22 +165,21 @@ class CmzipFile(io.BufferedIOBase):
 
     def writable(self):
         self._check_not_closed()
-        return self._encoder is not None
+        return self._compressor is not None
 
     def seekable(self):
-        return False
+        """True when reading from a file object that seeks."""
+        return self.readable() and self._raw.seekable()
 
     def close(self):
         """Finish the stream when writing, then close the underlying file if we opened it."""
         if self.closed:
             return
         try:
-            if self._encoder is not None:
-                if self._pending:
-                    self._write_block()
-                self._encoder.finish()
+            if self._compressor is not None:
+                write_all(self._fp, self._compressor.flush())
         finally:
-            self._reader = self._encoder = None
+            self._reader = self._compressor = None
             self._close_fp()
 
     def _close_fp(self):
@@ -189,56 +220,33 @@ class CmzipFile(io.BufferedIOBase):
         self._check_can_read()
         return self._reader.peek(size)
 
+    # -- positions
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        """Move to offset (relative to the start, whence 0; to the current position, 1; to the
+        end, 2) in the decompressed data; return the new position.  As in lzma.LZMAFile, a
+        position before the start is the start and one past the end is the end.  Reading only,
+        and only when the underlying file seeks."""
+        if not self.readable():
+            raise io.UnsupportedOperation("seeking is only supported on files open for reading")
+        if not self.seekable():
+            raise io.UnsupportedOperation("the underlying file object does not support seeking")
+        return self._reader.seek(offset, whence)
+
+    def tell(self):
+        """The position in the decompressed data: read so far, or written so far."""
+        self._check_not_closed()
+        if self._reader is not None:
+            return self._reader.tell()
+        return self._written
+
     # -- writing
 
     def write(self, data):
         """Compress bytes-like data (any length); return the number of bytes taken."""
         self._check_can_write()
-        block_size = self._encoder.block_size
-        with memoryview(data) as view, view.cast("B") as data_bytes:
-            taken = data_bytes.nbytes
-            offset = 0
-            while offset < taken:
-                room = block_size - len(self._pending)
-                self._pending += data_bytes[offset:offset + room]
-                offset += room
-                if len(self._pending) == block_size:
-                    self._write_block()
+        with memoryview(data) as view:
+            taken = view.nbytes
+            write_all(self._fp, self._compressor.compress(view))
+        self._written += taken
         return taken
-
-    def _write_block(self):
-        if self._encoder.original_size == self._chunk_size:     # a new chunk, a new stream
-            self._encoder.finish()
-            self._encoder = StreamEncoder(self._fp, self._level, self._encoder.block_size)
-        self._encoder.write_block(self._pending)
-        self._pending.clear()
-
-
-class _BlockReader(io.RawIOBase):
-    """A raw, read-only stream over an iterator of decoded blocks."""
-
-    def __init__(self, blocks):
-        self._blocks = blocks
-        self._block = memoryview(b"")
-        self._error = None
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        # After an error the generator is finished; without this, reading again would
-        # look like a clean end of file.
-        if self._error is not None:
-            raise CmzipError(self._error)
-        try:
-            while not self._block:
-                self._block = memoryview(next(self._blocks))
-        except StopIteration:
-            return 0
-        except CmzipError as error:
-            self._error = str(error)
-            raise
-        n = min(len(buffer), len(self._block))
-        buffer[:n] = self._block[:n]
-        self._block = self._block[n:]
-        return n

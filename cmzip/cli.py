@@ -1,4 +1,5 @@
-"""The cmzip command line: compress, decompress, test and info (and bench, when present).
+"""The cmzip command line: compress, decompress, test and info (and bench, when present), and
+the classic spelling of gzip, xz and zstd in front of them (classic.py).
 
 Nothing is lost: an output file is written to a temporary file beside it and renamed into place
 only once complete (and, when decompressing, verified against the checksums); on an error,
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import click
 
 from . import __version__
+from .classic import ClassicUsageError, to_subcommand
 from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, check_chunking, compress_stream,
                         decompress_stream, read_info, write_all)
 from .errors import CmzipError
@@ -63,6 +65,20 @@ def cli():
       tar cf - dir | cmzip compress - > dir.tar.cmz
       cmzip info notes.txt.cmz         level, predictors, blocks, sizes, bits per byte
       cmzip test *.cmz                 check integrity, write nothing
+
+    \b
+    The classic spelling of gzip, xz and zstd works too:
+      cmzip [-z|-d|-t|-l] [-c] [-k|--rm] [-f] [-1..-9] [-T N] [-o PATH] [-q|-v] [FILE...]
+      -z compress (the default), -d decompress, -t test, -l list (as info); -c to standard
+      output, -k keep the input (the default), --rm remove it, -f force, -1..-9 the level
+      (--fast, --best), -T N threads, -o PATH the output, -q quiet, -v verbose; the long
+      options of the commands (--verify, --chunk-size, ...) work too. No FILE, or -: standard
+      input to standard output.
+      cmzip -9 notes.txt    cmzip -dc notes.txt.cmz | less    cmzip -t *.cmz
+      tar -I cmzip -cf dir.tar.cmz dir    tar -I cmzip -xf dir.tar.cmz
+      cmzcat is cmzip -dc; uncmzip is cmzip -d.
+    A first word that names a command is that command: a file called test is ./test or
+    -- test.
 
     Exit status: 0 if every file succeeded, 1 if any failed, 2 for a usage error.
     Run `cmzip COMMAND --help` for the options of each command.
@@ -279,10 +295,27 @@ else:
     cli.add_command(bench_command, "bench")
 
 
-def main(args=None):
-    """Entry point of the `cmzip` console script and of `python -m cmzip`."""
+def main(args=None, implied=()):
+    """Entry point of the `cmzip` console script and of `python -m cmzip`: a subcommand, or
+    the classic spelling (see classic.py).  implied: classic options that come first."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    args = sys.argv[1:] if args is None else list(args)
+    try:
+        args = to_subcommand(args, cli.commands, implied)
+    except ClassicUsageError as error:
+        click.echo(f"cmzip: error: {error} (cmzip --help shows the options)", err=True)
+        sys.exit(2)
     cli.main(args=args, prog_name="cmzip")
+
+
+def cat_main():
+    """Entry point of `cmzcat`: cmzip -d -c, as xzcat is xz -d -c."""
+    main(implied=["-d", "-c"])
+
+
+def uncompress_main():
+    """Entry point of `uncmzip`: cmzip -d, as unxz is xz -d."""
+    main(implied=["-d"])
 
 
 def _exit_on_sigterm(signum, frame):

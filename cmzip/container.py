@@ -59,7 +59,8 @@ Why it looks like this:
   caught by the codec, the block's CRC-32 or, at the latest, the trailer's CRC-32 of the
   whole. Payload damage is caught by the codec or, at the latest, by the block's CRC.
 
-Every problem with the input raises CmzipError with a one-line message.
+Every problem with the input raises CmzipError with a one-line message; a truncated input
+raises CmzipEOFError, which is also an EOFError (as lzma raises EOFError there).
 """
 import errno
 import io
@@ -68,7 +69,7 @@ import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .errors import CmzipError
+from .errors import CmzipEOFError, CmzipError
 from .levels import (DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_flags, check_level,
                      level_fingerprint, predictor_flags)
 
@@ -409,8 +410,12 @@ class _Reader:
         raise CmzipError("trailing garbage after the end of the last .cmz stream")
 
 
+# Said after every truncation, in the words of lzma's EOFError.
+_ENDED_EARLY = "the compressed data ended before the end of the stream was reached"
+
+
 def _truncated(what, got, wanted):
-    return CmzipError(f"truncated input: {what} has {got} of {wanted} bytes")
+    return CmzipEOFError(f"truncated input: {what} has {got} of {wanted} bytes: {_ENDED_EARLY}")
 
 
 def _read_varint(reader, what, field, limits):
@@ -422,7 +427,8 @@ def _read_varint(reader, what, field, limits):
     while True:
         byte = reader.read_byte()
         if byte is None:
-            raise CmzipError(f"truncated input: {what} is cut off in its {field} varint")
+            raise CmzipEOFError(f"truncated input: {what} is cut off in its {field} varint: "
+                                f"{_ENDED_EARLY}")
         value |= (byte & 0x7F) << (7 * len(encoded))
         encoded.append(byte)
         if not byte & 0x80:

@@ -1,6 +1,12 @@
-"""The one exception type cmzip raises for bad input."""
+"""The exception types cmzip raises for bad input."""
 
 
 class CmzipError(ValueError):
     """Raised for damaged, truncated, hostile or otherwise invalid compressed data,
     and for invalid arguments such as an unknown level."""
+
+
+class CmzipEOFError(CmzipError, EOFError):
+    """The compressed data ended before the end of its stream (a truncated file), or a
+    decompressor was given data after the end of its stream.  Both a CmzipError and an
+    EOFError: code written for lzma, bz2 or gzip catches EOFError there."""
