@@ -20,14 +20,16 @@ import io
 import os
 
 from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, StreamEncoder, check_chunking,
-                        compress_stream, decompress_stream, iter_decompressed)
+                        compress_stream, decompress_stream, index_frame_bytes, iter_decompressed,
+                        stream_table, write_all)
 from .errors import CmzipError
 from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_level
 
 __version__ = "0.1.0"
 
 __all__ = ["CmzipError", "CmzipFile", "compress", "decompress", "open", "compress_stream",
-           "decompress_stream", "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL", "__version__"]
+           "decompress_stream", "stream_table", "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL",
+           "__version__"]
 
 
 def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=1,
@@ -81,7 +83,7 @@ class CmzipFile(io.BufferedIOBase):
     reaching the end of a stream verifies the whole stream, and concatenated streams are read
     one after another. Writing collects the data into blocks and compresses each as it fills,
     starting a new stream every chunk_size bytes exactly as compress() does (the same bytes);
-    close() writes the final block and the trailer. Memory use is bounded by the block size
+    close() writes the final block and the trailer, and the index after several streams. Memory use is bounded by the block size
     either way. Not seekable.
     """
 
@@ -117,6 +119,7 @@ class CmzipFile(io.BufferedIOBase):
                 self._encoder = StreamEncoder(self._fp, level, block_size)
                 self._level, self._chunk_size = level, chunk_size
                 self._pending = bytearray()   # input not yet filling a whole block
+                self._finished_streams = []   # their StreamSizes, for the index
         except BaseException:
             self._close_fp()
             raise
@@ -147,6 +150,9 @@ class CmzipFile(io.BufferedIOBase):
                 if self._pending:
                     self._write_block()
                 self._encoder.finish()
+                streams = self._finished_streams + [self._encoder.sizes]
+                if len(streams) > 1:                       # as compress_stream does
+                    write_all(self._fp, index_frame_bytes(streams))
         finally:
             self._reader = self._encoder = None
             self._close_fp()
@@ -209,6 +215,7 @@ class CmzipFile(io.BufferedIOBase):
     def _write_block(self):
         if self._encoder.original_size == self._chunk_size:     # a new chunk, a new stream
             self._encoder.finish()
+            self._finished_streams.append(self._encoder.sizes)
             self._encoder = StreamEncoder(self._fp, self._level, self._encoder.block_size)
         self._encoder.write_block(self._pending)
         self._pending.clear()

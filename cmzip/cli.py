@@ -261,7 +261,7 @@ def test_command(files, quiet, verbose):
 @click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
 def info(files):
     """Describe each FILE.cmz without decompressing it: format version, level and its
-    predictors, block count, sizes and bits per byte.
+    predictors, streams and index, block count, sizes and bits per byte.
 
     \b
     Example:
@@ -368,6 +368,7 @@ def _print_info(name):
     rows += [
         ("block size", f"{stream.header.block_size} bytes"),
         ("streams", stream.streams),
+        ("index", _index_line(stream)),
         ("blocks", len(stream.blocks)),
         ("original size", f"{stream.original_size} bytes"),
         ("compressed size", f"{stream.compressed_size} bytes"),
@@ -377,6 +378,13 @@ def _print_info(name):
     click.echo(f"{_display(name)}:")
     for key, value in rows:
         click.echo(f"  {key:<{width}}  {value}")
+
+
+def _index_line(stream):
+    if not stream.indexes:
+        return "none"
+    frames = f"{stream.indexes} frame" + ("s" if stream.indexes > 1 else "")
+    return f"yes, at the end ({frames})" if stream.ends_with_index else f"{frames}, not at the end"
 
 
 def _listing(value):
