@@ -20,7 +20,7 @@ import click
 from . import __version__
 from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, check_chunking, compress_stream,
                         decompress_stream, read_info, write_all)
-from .errors import CmzipError
+from .errors import CmzipError, WorkerError
 from .levels import (DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level, level_memory,
                      predictor_flags)
 from .progress import progress_bar
@@ -96,6 +96,15 @@ def _output_options(command):
     return command
 
 
+def _scheduler_option(command):
+    return click.option(
+        "--scheduler", metavar="threads|processes|ADDRESS", default="threads", show_default=True,
+        help="Where -T's pieces run: threads of this process, worker processes, or the Dask "
+             "cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786; needs cmzip[dask]; "
+             "-T is then how many are in flight, by default the cluster's worker threads). "
+             "The output is the same.")(command)
+
+
 def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet=False,
               verbose=False):
     """Check that the options fit together."""
@@ -124,12 +133,13 @@ def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet
 @click.option("-T", "--threads", type=click.IntRange(0, 1024), default=1, show_default=True,
               help="Compress this many chunks at once, on threads (0: one per core, as many as "
                    "the memory allows). The output is the same whatever the number.")
+@_scheduler_option
 @click.option("--chunk-size", metavar="SIZE", default=f"{DEFAULT_CHUNK_SIZE >> 20}M",
               show_default=True,
               help="Inputs longer than this are cut into independent streams of this size "
                    "(a multiple of 4M: K, M, G suffixes), which -T compresses in parallel.")
 @_output_options
-def compress(files, level, verify, predictors, threads, chunk_size, **options):
+def compress(files, level, verify, predictors, threads, scheduler, chunk_size, **options):
     """Compress each FILE into FILE.cmz.
 
     The input is kept unless --rm is given; then the output is first decompressed and
@@ -143,6 +153,7 @@ def compress(files, level, verify, predictors, threads, chunk_size, **options):
       cmzip compress -l 9 -v a.txt b.txt
       cmzip compress -c book1 > backup.cmz
       cmzip compress -T 0 big.tar        one chunk per core at a time
+      cmzip compress --scheduler tcp://host:8786 -T 64 big.tar    on a Dask cluster
     """
     settings = _settings(files, **options)
     chunk_bytes = _parse_size(chunk_size, "--chunk-size")
@@ -150,7 +161,6 @@ def compress(files, level, verify, predictors, threads, chunk_size, **options):
         check_chunking(DEFAULT_BLOCK_SIZE, chunk_bytes)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--chunk-size") from None
-    threads = threads or _threads_that_fit(level, chunk_bytes)
     if settings.to_stdout and len(files) > 1:
         raise click.UsageError("-c/--stdout takes a single FILE when compressing "
                                "(a .cmz file holds one stream)")
@@ -169,15 +179,17 @@ def compress(files, level, verify, predictors, threads, chunk_size, **options):
     def compress_to(source, out, progress):
         learners = []
         sizes = compress_stream(source, out, level, progress=progress, predictors=predictor_set,
-                                learners=learners, threads=threads, chunk_size=chunk_bytes)
+                                learners=learners, threads=threads, chunk_size=chunk_bytes,
+                                executor=executor)
         if settings.verbose:
             for learner in learners:        # what each online learner achieved on its own
                 click.echo(f"cmzip: learner {_learner_line(learner)}", err=True)
         return sizes
 
     verify = verify or not settings.keep
-    _for_each_file(files, settings, "compressed", lambda name: _convert_file(
-        name, settings, _compressed_name, compress_to, "compressed", verify))
+    with _scheduler(scheduler, threads, level, chunk_bytes) as (executor, threads):
+        _for_each_file(files, settings, "compressed", lambda name: _convert_file(
+            name, settings, _compressed_name, compress_to, "compressed", verify))
 
 
 def _parse_size(text, option):
@@ -189,6 +201,35 @@ def _parse_size(text, option):
     if not digits.isdigit():
         raise click.BadParameter(f"not a size: {text!r} (e.g. 32M)", param_hint=option)
     return int(digits) * scale
+
+
+@contextlib.contextmanager
+def _scheduler(scheduler, threads, level, chunk_size):
+    """with _scheduler(...) as (executor or None, threads): where the chunks run, and how many
+    at once (-T 0: as many as fit; with a Dask cluster, 0 or 1: its worker threads)."""
+    from . import parallel
+    if scheduler not in parallel.LOCAL_SCHEDULERS:
+        try:
+            client = parallel.dask_client(scheduler)
+        except WorkerError as error:
+            raise Failure(str(error)) from None
+        try:
+            yield client, max(threads, 1)
+        finally:
+            client.close()
+        return
+    threads = threads or _threads_that_fit(level, chunk_size)
+    if scheduler == "threads" or threads == 1:
+        yield None, threads
+        return
+    pool = parallel.process_pool(threads)
+    try:
+        yield pool, threads
+    except BaseException:
+        # Ctrl-C, SIGTERM or a failure: stop the workers now rather than after their chunks.
+        parallel.stop_process_pool(pool)
+        raise
+    pool.shutdown()
 
 
 def _threads_that_fit(level, chunk_size):
@@ -210,8 +251,9 @@ def _threads_that_fit(level, chunk_size):
 @click.option("-T", "--threads", type=click.IntRange(0, 1024), default=1, show_default=True,
               help="Decode this many streams of a file at once, on threads (0: one per core, as "
                    "many as the memory allows); a file of one stream uses one.")
+@_scheduler_option
 @_output_options
-def decompress(files, test_only, threads, **options):
+def decompress(files, test_only, threads, scheduler, **options):
     """Decompress each FILE.cmz into FILE.
 
     Every block is checked against its checksum, and the output file appears only after the
@@ -228,7 +270,6 @@ def decompress(files, test_only, threads, **options):
       cmzip decompress -T 0 big.tar.cmz  its streams on every core
     """
     settings = _settings(files, **options)
-    threads = threads or _threads_that_fit(MAX_LEVEL, DEFAULT_CHUNK_SIZE)
     if test_only:
         if settings != Settings(quiet=settings.quiet, verbose=settings.verbose):
             raise click.UsageError("-t/--test writes nothing: it takes no -o, -c, --rm or -f")
@@ -236,10 +277,12 @@ def decompress(files, test_only, threads, **options):
         return
 
     def decompress_to(source, out, progress):
-        return decompress_stream(source, out, progress=progress, threads=threads)
+        return decompress_stream(source, out, progress=progress, threads=threads,
+                                 executor=executor)
 
-    _for_each_file(files, settings, "decompressed", lambda name: _convert_file(
-        name, settings, _decompressed_name, decompress_to, "decompressed"))
+    with _scheduler(scheduler, threads, MAX_LEVEL, DEFAULT_CHUNK_SIZE) as (executor, threads):
+        _for_each_file(files, settings, "decompressed", lambda name: _convert_file(
+            name, settings, _decompressed_name, decompress_to, "decompressed"))
 
 
 @cli.command("test")
@@ -302,7 +345,7 @@ def _for_each_file(files, settings, verb, action):
         except KeyboardInterrupt:
             click.echo("cmzip: interrupted", err=True)
             sys.exit(130)
-        except (CmzipError, OSError, click.ClickException) as error:
+        except (CmzipError, WorkerError, OSError, click.ClickException) as error:
             failed += 1
             click.echo(f"cmzip: error: {_display(name)}: {_message(error, name)}", err=True)
     if len(files) > 1 and not settings.quiet:

@@ -86,6 +86,7 @@ Why it looks like this:
 
 Every problem with the input raises CmzipError with a one-line message.
 """
+import contextlib
 import errno
 import io
 import struct
@@ -306,13 +307,20 @@ class StreamEncoder:
 
 def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_SIZE,
                     progress=None, predictors=None, learners=None, threads=1,
-                    chunk_size=DEFAULT_CHUNK_SIZE, index=True):
+                    chunk_size=DEFAULT_CHUNK_SIZE, index=True, executor=None):
     """Compress binary file object fin into fout, one block at a time.  An input longer than
     chunk_size is cut into chunks of chunk_size bytes, each compressed as an independent .cmz
     stream, and the streams are written back to back in order.  The chunking depends on
     chunk_size alone, so `threads` (chunks compressed at once, on threads: the compiled loop
     releases the GIL) changes the speed and never the bytes.  Memory: one block at a time with
     one thread; with more, up to `threads` chunks and their models.
+
+    executor: a concurrent.futures.Executor (a process pool, or any other) or a Dask
+    distributed Client, to compress the chunks on instead of threads of this process; then
+    `threads` chunks are in flight at most (default: as many as the executor has workers).
+    The bytes are the same.  A task that fails other than on bad data (a worker that died and
+    could not be retried) raises errors.WorkerError; nothing after the last complete stream is
+    written.
 
     progress, if given, is called with the number of input bytes done as they are done.
     predictors: a predictor set instead of the level's own (names from levels.PREDICTORS,
@@ -324,7 +332,7 @@ def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     reader = _Reader(fin)
-    if threads == 1:
+    if threads == 1 and executor is None:
         streams = []
         while True:
             encoder = StreamEncoder(fout, level, block_size, predictors)
@@ -340,7 +348,7 @@ def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_
             learners.extend(encoder.learner_metrics())
     else:
         streams = _compress_chunks_in_parallel(reader, fout, level, block_size, predictors,
-                                               progress, learners, threads, chunk_size)
+                                               progress, learners, threads, chunk_size, executor)
     return _finish_streams(fout, streams, index)
 
 
@@ -374,37 +382,55 @@ def _compress_chunk(chunk, level, block_size, predictors):
 
 
 def _compress_chunks_in_parallel(reader, fout, level, block_size, predictors, progress, learners,
-                                 threads, chunk_size):
-    from concurrent.futures import ThreadPoolExecutor
+                                 threads, chunk_size, executor):
+    """Compress the input's chunks as independent streams on executor (a thread pool of
+    `threads` if None), at most `threads` in flight, writing each stream as soon as it and
+    every stream before it are done.  Returns the StreamSizes of the streams."""
+    from . import parallel
+
+    def chunks():
+        first = True
+        while True:
+            chunk = reader.read_up_to(chunk_size)
+            if not chunk and not first:        # an empty input is one empty stream
+                return
+            first = False
+            yield _compress_chunk, (chunk, level, block_size, predictors), len(chunk)
+            if len(chunk) < chunk_size:
+                return
+
     streams = []
     metrics = []
-    in_flight = []           # (future, chunk length), in input order
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        def write_oldest():
-            nonlocal metrics
-            future, length = in_flight.pop(0)
-            stream, metrics = future.result()
+    with _executor_or_pool(executor, threads) as (pool, in_flight):
+        for length, (stream, metrics) in parallel.in_order(pool, chunks(), in_flight):
             write_all(fout, stream)
             streams.append(StreamSizes(length, len(stream)))
             if progress:
                 progress(length)
-        first = True
-        while True:
-            chunk = reader.read_up_to(chunk_size)
-            if not chunk and not first:
-                break
-            first = False
-            in_flight.append((pool.submit(_compress_chunk, chunk, level, block_size, predictors),
-                              len(chunk)))
-            if len(in_flight) >= threads:
-                write_oldest()
-            if len(chunk) < chunk_size:
-                break
-        while in_flight:
-            write_oldest()
     if learners is not None:
         learners.extend(metrics)
     return streams
+
+
+@contextlib.contextmanager
+def _executor_or_pool(executor, threads):
+    """with _executor_or_pool(executor, threads) as (executor, in_flight): the executor given
+    (a Dask Client becomes its executor; in flight: `threads`, or its worker count when threads
+    is 1), or a thread pool of `threads` made here and shut down on the way out (at once, its
+    queued work cancelled, after an error or Ctrl-C)."""
+    from . import parallel
+    if executor is not None:
+        executor = parallel.as_executor(executor)
+        yield executor, threads if threads > 1 else parallel.workers_of(executor)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+    pool = ThreadPoolExecutor(max_workers=threads)
+    try:
+        yield pool, threads
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 # ---------------------------------------------------------------------------- reading
@@ -718,7 +744,7 @@ def iter_decompressed(fin, trailing="ignore"):
     return _decode_streams(_Reader(fin), trailing)
 
 
-def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1):
+def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1, executor=None):
     """Decompress the .cmz streams in fin into fout, block by block; with fout None, only
     check them (decode and verify, write nothing). Each block is written only after its CRC
     matched; every stream is verified before this returns. progress, if given, is called
@@ -726,11 +752,12 @@ def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1):
     the last stream that are not a stream mean: "error" (the command line, as xz) or "ignore"
     (the Python API, as lzma).  threads > 1 decodes that many streams at once (streams are
     independent; their boundaries come from the index, or from the headers without decoding)
-    and writes them in order.  Returns StreamSizes."""
+    and writes them in order.  executor: decode the streams there instead (as for
+    compress_stream).  Returns StreamSizes."""
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
-    if threads > 1:
-        return _decompress_in_parallel(fin, fout, progress, trailing, threads)
+    if threads > 1 or executor is not None:
+        return _decompress_in_parallel(fin, fout, progress, trailing, threads, executor)
     reader = _Reader(fin)
     original = reported = 0
     for data in _decode_streams(reader, trailing):
@@ -811,8 +838,8 @@ def _streams_by_table(fin, start, entries):
         yield _Reader(fin).read_exact(entry.length, "stream")
 
 
-def _decompress_in_parallel(fin, fout, progress, trailing, threads):
-    from concurrent.futures import ThreadPoolExecutor
+def _decompress_in_parallel(fin, fout, progress, trailing, threads, executor):
+    from . import parallel
     table = _table_of_seekable(fin, trailing)
     if table is not None:
         start, entries, data_end = table
@@ -820,38 +847,18 @@ def _decompress_in_parallel(fin, fout, progress, trailing, threads):
     else:
         reader = _Reader(fin)
         streams = _streams_by_headers(reader, trailing)
-    original = compressed = 0
-    in_flight = []
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        def write_oldest():
-            nonlocal original, compressed
-            future, size = in_flight.pop(0)
-            blocks, error = future.result()
+    tasks = ((_decode_whole_stream, (stream,), len(stream)) for stream in streams)
+    original = 0
+    with _executor_or_pool(executor, threads) as (pool, in_flight):
+        for size, (blocks, error) in parallel.in_order(pool, tasks, in_flight):
             for data in blocks:                  # every verified block before any damage
                 if fout is not None:
                     write_all(fout, data)
                 original += len(data)
             if error is not None:
                 raise error
-            compressed += size
             if progress:
                 progress(size)
-        damage = None            # an error in the headers after the streams in flight
-        while True:
-            try:
-                stream = next(streams)
-            except StopIteration:
-                break
-            except CmzipError as error:
-                damage = error
-                break
-            in_flight.append((pool.submit(_decode_whole_stream, stream), len(stream)))
-            if len(in_flight) >= threads:
-                write_oldest()               # raises at a damaged stream: nothing after it
-        while in_flight:                     # the streams before the damage come first
-            write_oldest()
-        if damage is not None:
-            raise damage
     if table is not None:
         fin.seek(data_end)
         return StreamSizes(original, data_end - start)
