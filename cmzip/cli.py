@@ -12,6 +12,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -105,6 +106,14 @@ def _scheduler_option(command):
              "The output is the same.")(command)
 
 
+def _recursive_option(command):
+    return click.option(
+        "-r", "--recursive", is_flag=True,
+        help="Take the files in each directory FILE and its subdirectories (compress: those "
+             "without the .cmz suffix; decompress: those with it; symbolic links are left "
+             "alone). With -T N, N files at once, one file per task, on threads.")(command)
+
+
 def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet=False,
               verbose=False):
     """Check that the options fit together."""
@@ -134,12 +143,14 @@ def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet
               help="Compress this many chunks at once, on threads (0: one per core, as many as "
                    "the memory allows). The output is the same whatever the number.")
 @_scheduler_option
+@_recursive_option
 @click.option("--chunk-size", metavar="SIZE", default=f"{DEFAULT_CHUNK_SIZE >> 20}M",
               show_default=True,
               help="Inputs longer than this are cut into independent streams of this size "
                    "(a multiple of 4M: K, M, G suffixes), which -T compresses in parallel.")
 @_output_options
-def compress(files, level, verify, predictors, threads, scheduler, chunk_size, **options):
+def compress(files, level, verify, predictors, threads, scheduler, recursive, chunk_size,
+             **options):
     """Compress each FILE into FILE.cmz.
 
     The input is kept unless --rm is given; then the output is first decompressed and
@@ -154,8 +165,12 @@ def compress(files, level, verify, predictors, threads, scheduler, chunk_size, *
       cmzip compress -c book1 > backup.cmz
       cmzip compress -T 0 big.tar        one chunk per core at a time
       cmzip compress --scheduler tcp://host:8786 -T 64 big.tar    on a Dask cluster
+      cmzip compress -r -T 2 logs/       every file under logs/, two files at once
     """
     settings = _settings(files, **options)
+    files, file_jobs, threads = _recursion(files, recursive, threads, scheduler, settings,
+                                           lambda name: not name.endswith(SUFFIX),
+                                           level, _parse_size(chunk_size, "--chunk-size"))
     chunk_bytes = _parse_size(chunk_size, "--chunk-size")
     try:
         check_chunking(DEFAULT_BLOCK_SIZE, chunk_bytes)
@@ -188,8 +203,9 @@ def compress(files, level, verify, predictors, threads, scheduler, chunk_size, *
 
     verify = verify or not settings.keep
     with _scheduler(scheduler, threads, level, chunk_bytes) as (executor, threads):
-        _for_each_file(files, settings, "compressed", lambda name: _convert_file(
-            name, settings, _compressed_name, compress_to, "compressed", verify))
+        _for_each_file(files, settings, "compressed", lambda name, stop=None: _convert_file(
+            name, settings, _compressed_name, compress_to, "compressed", verify, stop),
+            file_jobs)
 
 
 def _parse_size(text, option):
@@ -201,6 +217,40 @@ def _parse_size(text, option):
     if not digits.isdigit():
         raise click.BadParameter(f"not a size: {text!r} (e.g. 32M)", param_hint=option)
     return int(digits) * scale
+
+
+def _recursion(files, recursive, threads, scheduler, settings, wanted, level, chunk_size):
+    """-r: (the files, how many files at once, -T for each file).  Without -r: the files as
+    given, one at a time, -T for each."""
+    if not recursive:
+        return files, 1, threads
+    if settings.output is not None or settings.to_stdout:
+        raise click.UsageError("-r/--recursive writes each output beside its input: "
+                               "it takes no -o or -c")
+    if scheduler != "threads":
+        raise click.UsageError("-r/--recursive runs files on threads: it takes no --scheduler")
+    if STDIO in files:
+        raise click.UsageError("-r/--recursive takes files and directories, not '-'")
+    expanded = []
+    for name in files:
+        if os.path.isdir(name):
+            expanded += _files_under(name, wanted)
+        else:
+            expanded.append(name)
+    jobs = threads or _threads_that_fit(level, chunk_size)
+    return expanded, jobs, 1
+
+
+def _files_under(directory, wanted):
+    """The regular files under directory that wanted(name) accepts, in sorted order."""
+    found = []
+    for root, directories, names in os.walk(directory):
+        directories.sort()
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if stat.S_ISREG(os.lstat(path).st_mode) and wanted(path):
+                found.append(path)
+    return found
 
 
 @contextlib.contextmanager
@@ -252,8 +302,9 @@ def _threads_that_fit(level, chunk_size):
               help="Decode this many streams of a file at once, on threads (0: one per core, as "
                    "many as the memory allows); a file of one stream uses one.")
 @_scheduler_option
+@_recursive_option
 @_output_options
-def decompress(files, test_only, threads, scheduler, **options):
+def decompress(files, test_only, threads, scheduler, recursive, **options):
     """Decompress each FILE.cmz into FILE.
 
     Every block is checked against its checksum, and the output file appears only after the
@@ -268,12 +319,17 @@ def decompress(files, test_only, threads, scheduler, **options):
       cmzip decompress -c logs.cmz | grep error
       cmzip decompress -t *.cmz          check integrity only
       cmzip decompress -T 0 big.tar.cmz  its streams on every core
+      cmzip decompress -r -T 2 logs/     every .cmz file under logs/, two files at once
     """
     settings = _settings(files, **options)
+    files, file_jobs, threads = _recursion(files, recursive, threads, scheduler, settings,
+                                           lambda name: name.endswith(SUFFIX),
+                                           MAX_LEVEL, DEFAULT_CHUNK_SIZE)
     if test_only:
         if settings != Settings(quiet=settings.quiet, verbose=settings.verbose):
             raise click.UsageError("-t/--test writes nothing: it takes no -o, -c, --rm or -f")
-        _for_each_file(files, settings, "tested OK", lambda name: _test_file(name, settings))
+        _for_each_file(files, settings, "tested OK",
+                       lambda name, stop=None: _test_file(name, settings, stop), file_jobs)
         return
 
     def decompress_to(source, out, progress):
@@ -281,8 +337,9 @@ def decompress(files, test_only, threads, scheduler, **options):
                                  executor=executor)
 
     with _scheduler(scheduler, threads, MAX_LEVEL, DEFAULT_CHUNK_SIZE) as (executor, threads):
-        _for_each_file(files, settings, "decompressed", lambda name: _convert_file(
-            name, settings, _decompressed_name, decompress_to, "decompressed"))
+        _for_each_file(files, settings, "decompressed", lambda name, stop=None: _convert_file(
+            name, settings, _decompressed_name, decompress_to, "decompressed", stop=stop),
+            file_jobs)
 
 
 @cli.command("test")
@@ -325,7 +382,40 @@ else:
 def main(args=None):
     """Entry point of the `cmzip` console script and of `python -m cmzip`."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    cli.main(args=args, prog_name="cmzip")
+    try:
+        cli.main(args=args, prog_name="cmzip")
+    except SystemExit as exit:
+        if exit.code in (130, 128 + signal.SIGTERM) and _workers_running():
+            # Interrupted while worker threads code chunks or files: the compiled loop cannot
+            # be interrupted, and Python would wait for every chunk in flight before exiting
+            # (seconds to minutes).  Remove the outputs still being written, and go now.
+            _remove_temporary_files()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exit.code)
+        raise
+
+
+# Thread names of the pools that code chunks, streams or files (see _workers_running).
+WORKER_THREAD_PREFIX = "cmzip-worker"
+
+
+def _workers_running():
+    return any(thread.name.startswith(WORKER_THREAD_PREFIX) and thread.is_alive()
+               for thread in threading.enumerate())
+
+
+# Temporary outputs being written, by any thread: removed on the way out after an interrupt.
+_TEMPORARY_FILES = set()
+_TEMPORARY_FILES_LOCK = threading.Lock()
+
+
+def _remove_temporary_files():
+    with _TEMPORARY_FILES_LOCK:
+        for path in list(_TEMPORARY_FILES):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        _TEMPORARY_FILES.clear()
 
 
 def _exit_on_sigterm(signum, frame):
@@ -335,19 +425,31 @@ def _exit_on_sigterm(signum, frame):
 
 # ---------------------------------------------------------------------------- per file
 
-def _for_each_file(files, settings, verb, action):
+_FILE_ERRORS = (CmzipError, WorkerError, OSError, click.ClickException)
+
+
+class _Stopped(Exception):
+    """A file's work was stopped because the run was interrupted (its output is removed)."""
+
+
+def _for_each_file(files, settings, verb, action, jobs=1):
     """Run action(name) on every file, reporting each failure in one line and going on with
-    the next file; exit with status 1 if any failed, 130 on Ctrl-C."""
+    the next file; exit with status 1 if any failed, 130 on Ctrl-C.  jobs > 1: that many files
+    at once, on threads; action(name, stop) then ends early (removing its output) once the
+    event `stop` is set, which Ctrl-C and SIGTERM do."""
     failed = 0
-    for name in files:
-        try:
-            action(name)
-        except KeyboardInterrupt:
-            click.echo("cmzip: interrupted", err=True)
-            sys.exit(130)
-        except (CmzipError, WorkerError, OSError, click.ClickException) as error:
-            failed += 1
-            click.echo(f"cmzip: error: {_display(name)}: {_message(error, name)}", err=True)
+    try:
+        if jobs > 1 and len(files) > 1:
+            outcomes = _run_files_in_parallel(files, action, jobs)
+        else:
+            outcomes = ((name, _outcome(action, name)) for name in files)
+        for name, error in outcomes:
+            if error is not None:
+                failed += 1
+                click.echo(f"cmzip: error: {_display(name)}: {_message(error, name)}", err=True)
+    except KeyboardInterrupt:
+        click.echo("cmzip: interrupted", err=True)
+        sys.exit(130)
     if len(files) > 1 and not settings.quiet:
         click.echo(f"cmzip: {len(files) - failed} of {len(files)} files {verb}"
                    + (f", {failed} failed" if failed else ""), err=True)
@@ -355,13 +457,55 @@ def _for_each_file(files, settings, verb, action):
         sys.exit(1)
 
 
-def _convert_file(name, settings, output_name, convert, verb, verify=False):
-    """Compress or decompress one file: convert(source, out, progress) -> StreamSizes."""
+def _outcome(action, name, *args):
+    """None if action(name) succeeded, the error if it failed as a file can fail."""
+    try:
+        action(name, *args)
+    except _FILE_ERRORS as error:
+        return error
+    return None
+
+
+def _run_files_in_parallel(files, action, jobs):
+    """Yield (name, its error or None) in the order of files, running `jobs` at once."""
+    from concurrent.futures import ThreadPoolExecutor
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix=WORKER_THREAD_PREFIX)
+    futures = [pool.submit(_outcome, action, name, stop) for name in files]
+    try:
+        for name, future in zip(files, futures):
+            yield name, future.result()
+    except BaseException:
+        # Ctrl-C, SIGTERM (SystemExit) or an unexpected error: the files not started never
+        # start, and those running stop at their next block, removing their outputs (main()
+        # removes them at once when it exits without waiting).
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _stoppable(progress, stop):
+    """The progress callback, raising _Stopped once stop is set (called after every block)."""
+    if stop is None:
+        return progress
+
+    def check(done):
+        if stop.is_set():
+            raise _Stopped("interrupted")
+        if progress:
+            progress(done)
+    return check
+
+
+def _convert_file(name, settings, output_name, convert, verb, verify=False, stop=None):
+    """Compress or decompress one file: convert(source, out, progress) -> StreamSizes.  stop:
+    an event that ends the work early (see _for_each_file); several files at once get no bar."""
     target = _target(name, settings, output_name)
     with _open_source(name) as source, _open_target(target, name, settings.force, verify) as out:
         start = time.perf_counter()
-        with progress_bar(_size_of(source), _display(name)) as progress:
-            sizes = convert(source, out, progress)
+        with progress_bar(_size_of(source) if stop is None else None, _display(name)) as progress:
+            sizes = convert(source, out, _stoppable(progress, stop))
         seconds = time.perf_counter() - start
         if verify:
             _verify(out)
@@ -372,11 +516,11 @@ def _convert_file(name, settings, output_name, convert, verb, verify=False):
                 + (", verified" if verify else ""))
 
 
-def _test_file(name, settings):
+def _test_file(name, settings, stop=None):
     with _open_source(name) as source:
         start = time.perf_counter()
-        with progress_bar(_size_of(source), _display(name)) as progress:
-            sizes = decompress_stream(source, None, progress=progress)
+        with progress_bar(_size_of(source) if stop is None else None, _display(name)) as progress:
+            sizes = decompress_stream(source, None, progress=_stoppable(progress, stop))
     if settings.verbose:
         _report(name, sizes, time.perf_counter() - start, "OK")
 
@@ -522,6 +666,8 @@ def _open_target(path, source, force, readable=False):
     _check_can_write(path, source, force)
     descriptor, temp_path = tempfile.mkstemp(
         dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    with _TEMPORARY_FILES_LOCK:
+        _TEMPORARY_FILES.add(temp_path)
     try:
         with os.fdopen(descriptor, "w+b") as temp:
             yield temp
@@ -534,6 +680,9 @@ def _open_target(path, source, force, readable=False):
         with contextlib.suppress(FileNotFoundError):
             os.remove(temp_path)
         raise
+    finally:
+        with _TEMPORARY_FILES_LOCK:
+            _TEMPORARY_FILES.discard(temp_path)
 
 
 def _check_can_write(path, source, force):

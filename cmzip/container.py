@@ -424,7 +424,8 @@ def _executor_or_pool(executor, threads):
         yield executor, threads if threads > 1 else parallel.workers_of(executor)
         return
     from concurrent.futures import ThreadPoolExecutor
-    pool = ThreadPoolExecutor(max_workers=threads)
+    # The thread names let the command line tell that chunks are still being coded.
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cmzip-worker")
     try:
         yield pool, threads
     except BaseException:
