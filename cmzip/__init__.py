@@ -21,41 +21,46 @@ import builtins
 import io
 import os
 
-from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, check_chunking, compress_stream,
-                        decompress_stream, write_all)
-from .errors import CmzipEOFError, CmzipError
+from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, compress_stream, decompress_stream,
+                        stream_table, write_all)
+from .errors import CmzipEOFError, CmzipError, WorkerError
 from .incremental import CmzipCompressor, CmzipDecompressor
-from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, check_level
+from .levels import DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL
 from .reading import DecodedReader
 
 __version__ = "0.1.0"
 
-__all__ = ["CmzipError", "CmzipEOFError", "CmzipFile", "CmzipCompressor", "CmzipDecompressor",
-           "compress", "decompress", "open", "compress_stream", "decompress_stream",
-           "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL", "__version__"]
+__all__ = ["CmzipError", "CmzipEOFError", "WorkerError", "CmzipFile", "CmzipCompressor",
+           "CmzipDecompressor", "compress", "decompress", "open", "compress_stream",
+           "decompress_stream", "stream_table", "DEFAULT_LEVEL", "MIN_LEVEL", "MAX_LEVEL",
+           "__version__"]
 
 
 def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=1,
-             chunk_size=DEFAULT_CHUNK_SIZE):
+             chunk_size=DEFAULT_CHUNK_SIZE, executor=None):
     """Compress bytes-like data; return the .cmz data as bytes.  predictors: a predictor set
     instead of the level's own, e.g. ["context", "match", "gru", "qct"] (stored in the header,
     so decompress() needs nothing extra).  Data longer than chunk_size becomes independent
-    streams of chunk_size bytes each; threads compresses that many at once (the bytes are the
-    same whatever the thread count)."""
+    streams of chunk_size bytes each, followed by an index of them; threads compresses that
+    many at once (the bytes are the same whatever the thread count).  executor: a
+    concurrent.futures.Executor (e.g. a ProcessPoolExecutor) or a dask.distributed Client to
+    compress the chunks on, `threads` of them in flight (default: its worker count); the same
+    bytes again."""
     compressed = io.BytesIO()
     compress_stream(io.BytesIO(data), compressed, level, predictors=predictors, threads=threads,
-                    chunk_size=chunk_size)
+                    chunk_size=chunk_size, executor=executor)
     return compressed.getvalue()
 
 
-def decompress(data, *, threads=1):
+def decompress(data, *, threads=1, executor=None):
     """Decompress .cmz data given as bytes-like data, one stream or several back to back (as
     made by cat a.cmz b.cmz, or by compressing an input longer than the chunk size); return the
-    original bytes.  threads: how many streams to decode at once.  Trailing bytes that are not a
-    stream are ignored, as lzma.decompress does; bytes that begin with the cmzip magic are a
-    stream, and a damaged one is an error."""
+    original bytes.  threads: how many streams to decode at once; executor: where (as for
+    compress()).  Trailing bytes that are not a stream are ignored, as lzma.decompress does;
+    bytes that begin with the cmzip magic are a stream, and a damaged one is an error."""
     original = io.BytesIO()
-    decompress_stream(io.BytesIO(data), original, trailing="ignore", threads=threads)
+    decompress_stream(io.BytesIO(data), original, trailing="ignore", threads=threads,
+                      executor=executor)
     return original.getvalue()
 
 
@@ -93,8 +98,9 @@ class CmzipFile(io.BufferedIOBase):
 
     Writing collects the data into blocks and compresses each as it fills, starting a new stream
     every chunk_size bytes exactly as compress() does (the same bytes); close() writes the final
-    block and the trailer.  Appending ("a") adds a stream after what the file holds.  Memory use
-    is bounded by the block size either way.
+    block and the trailer, and the index after several streams.  Appending ("a") adds streams
+    after what the file holds (with their own index if there are several).  Memory use is
+    bounded by the block size either way.
     """
 
     def __init__(self, filename, mode="r", *, level=None, block_size=DEFAULT_BLOCK_SIZE,

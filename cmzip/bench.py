@@ -27,6 +27,7 @@ Only the standard library and click are imported at module level, so that `cmzip
 stays fast; the codec is only imported in the child processes.
 """
 import bz2
+import hashlib
 import importlib.util
 import json
 import lzma
@@ -261,30 +262,46 @@ class ExternalCommand:
 
 # The program a child process runs: one compress or decompress call of the codec module,
 # timed alone; prints its figures as one JSON line. argv: sys.path (JSON), operation,
-# codec module, level, predictor set (JSON list or null), input file, output file.  With a
-# codec that has compress_stream (cmzip), compression goes through it to collect the online
-# learners' own metrics.
+# codec module, level, predictor set (JSON list or null), input file, output file, parallel
+# options (JSON: threads, chunk_size, scheduler; {} for the defaults).  With a codec that has
+# compress_stream (cmzip), compression goes through it to collect the online learners' own
+# metrics.  A scheduler (a process pool, a Dask cluster) is set up before the clock starts.
 CHILD_PROGRAM = r"""
 import importlib, io, json, sys, time
 sys.path[:] = json.loads(sys.argv[1])
-operation, module_name, level, predictors, source, target = sys.argv[2:8]
+operation, module_name, level, predictors, source, target, parallel = sys.argv[2:9]
 codec = importlib.import_module(module_name)
 options = {"level": int(level)}
 if json.loads(predictors) is not None:
     options["predictors"] = json.loads(predictors)
+parallel = json.loads(parallel)
+scheduler = parallel.pop("scheduler", None)
+threads = parallel.get("threads", 1)
+if scheduler == "processes":
+    from cmzip.parallel import process_pool
+    parallel["executor"] = process_pool(threads)
+    list(parallel["executor"].map(abs, range(threads)))       # the workers have started
+elif scheduler not in (None, "threads"):
+    from distributed import Client
+    parallel["executor"] = Client(scheduler, set_as_default=False)
+if "chunk_size" in parallel:             # chunks below the default block size: smaller blocks
+    parallel["block_size"] = min(1 << 22, parallel["chunk_size"])
 with open(source, "rb") as f:
     data = f.read()
 learners = []
 start = time.perf_counter()
 if operation == "compress" and hasattr(codec, "compress_stream"):
     sink = io.BytesIO()
-    codec.compress_stream(io.BytesIO(data), sink, learners=learners, **options)
+    codec.compress_stream(io.BytesIO(data), sink, learners=learners, **options, **parallel)
     output = sink.getvalue()
 elif operation == "compress":
     output = codec.compress(data, **options)
 else:
-    output = codec.decompress(data)
+    parallel.pop("chunk_size", None), parallel.pop("block_size", None)
+    output = codec.decompress(data, **parallel)
 seconds = time.perf_counter() - start
+if "executor" in parallel:
+    (parallel["executor"].close if scheduler != "processes" else parallel["executor"].shutdown)()
 with open(target, "wb") as f:
     f.write(output)
 try:
@@ -312,13 +329,14 @@ class CmzipLevel:
     label: what the column is called after "cmzip L<level>"."""
     kind = "cmzip"
 
-    def __init__(self, level, codec, predictors=None, label=None):
+    def __init__(self, level, codec, predictors=None, label=None, parallel=None):
         self.level, self.codec, self.predictors = level, codec, predictors
+        self.parallel = parallel or {}      # threads, chunk_size, scheduler (see CHILD_PROGRAM)
         self.name = f"cmzip L{level}" + (f" {label}" if label else "")
 
     def describe(self):
         return {"name": self.name, "kind": self.kind, "level": self.level, "codec": self.codec,
-                "predictors": self.predictors}
+                "predictors": self.predictors, "parallel": self.parallel}
 
     def measure(self, path, data, repeat, workdir):
         blob_path, restored_path = workdir / "compressed", workdir / "restored"
@@ -341,12 +359,14 @@ class CmzipLevel:
             _peak_bytes(compress_runs), _peak_bytes(decompress_runs),
             round_trip=error is None, error=error)
         figures["learners"] = compress_runs[0].get("learners") or []
+        figures["sha256"] = hashlib.sha256(blobs[0]).hexdigest()
         return figures
 
     def _child(self, operation, source, target):
         parent_path = [entry or os.getcwd() for entry in sys.path]
         argv = [sys.executable, "-c", CHILD_PROGRAM, json.dumps(parent_path), operation,
-                self.codec, str(self.level), json.dumps(self.predictors), str(source), str(target)]
+                self.codec, str(self.level), json.dumps(self.predictors), str(source), str(target),
+                json.dumps(self.parallel)]
         done = subprocess.run(argv, env=child_environment(), capture_output=True, text=True)
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines()
@@ -371,20 +391,30 @@ def _peak_bytes(runs):
     return max(peaks) * (1 if sys.platform == "darwin" else 1024)
 
 
-def build_compressors(levels, externals=(), baselines=True, predictors=None, ablate=False):
+def build_compressors(levels, externals=(), baselines=True, predictors=None, ablate=False,
+                      threads=None, chunk_size=None, scheduler=None):
     """The compressors of one run, in column order: cmzip levels, stdlib baselines, externals.
 
     predictors: a predictor set used at every level instead of the level's own.  ablate: after
     each level, the same level once without each of its optional predictors (match, gru, qct),
-    so that every predictor's contribution is a column of its own.
+    so that every predictor's contribution is a column of its own.  threads: a list of thread
+    counts; each level is then measured as one stream (no chunking: the reference for the
+    ratio cost of chunking) and chunked (chunk_size, default the default chunk size) at each
+    thread count, on threads or on `scheduler` ("processes", or a Dask scheduler address).
     Returns (compressors, skipped); skipped lists externals not found on PATH, each with a
     BenchWarning.
     """
     from .levels import level_predictors   # lazy, like parse_levels
+    if threads and ablate:
+        raise BenchError("--threads and --ablate measure different things; run them separately")
     compressors = []
     for level in levels:
         own = list(predictors) if predictors else level_predictors(level)
         label = "[" + ",".join(own) + "]" if predictors else None
+        if threads:
+            compressors += _parallel_compressors(level, own if predictors else None, label,
+                                                 threads, chunk_size, scheduler)
+            continue
         compressors.append(CmzipLevel(level, CODEC_MODULE, own if predictors else None, label))
         if ablate:
             for removed in own:
@@ -405,6 +435,111 @@ def build_compressors(levels, externals=(), baselines=True, predictors=None, abl
     return compressors, skipped
 
 
+# Chunk size of the "one stream" reference: larger than any input, so never cut.
+ONE_STREAM = 1 << 60
+
+
+def _parallel_compressors(level, predictors, label, threads, chunk_size, scheduler):
+    """The level as one stream, then chunked at each thread count (see build_compressors)."""
+    from .container import DEFAULT_CHUNK_SIZE   # lazy, like parse_levels
+    prefix = f"{label} " if label else ""
+    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+    columns = [CmzipLevel(level, CODEC_MODULE, predictors, f"{prefix}1 stream",
+                          {"chunk_size": ONE_STREAM})]
+    for count in threads:
+        options = {"threads": count, "chunk_size": chunk_size}
+        if scheduler and scheduler != "threads":
+            options["scheduler"] = scheduler
+        columns.append(CmzipLevel(level, CODEC_MODULE, predictors, f"{prefix}-T {count}", options))
+    return columns
+
+
+def parse_threads(text):
+    """'1,2,4' -> [1, 2, 4] (BenchError if bad)."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise BenchError(f"bad thread list {text!r}: expected e.g. 1,2")
+    return list(dict.fromkeys(counts))
+
+
+def parse_chunk_size(text):
+    """'64K', '16M' -> bytes; a power of two from 64 KiB, or a multiple of the 4 MiB block size
+    (BenchError if not)."""
+    from .container import DEFAULT_BLOCK_SIZE, block_log_for, check_chunking
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    body = text.strip().upper().removesuffix("B")
+    scale = units.get(body[-1:], 1)
+    digits = body[:-1] if body[-1:] in units else body
+    if not digits.isdigit():
+        raise BenchError(f"--chunk-size: not a size: {text!r} (e.g. 16M)")
+    size = int(digits) * scale
+    try:
+        if size < DEFAULT_BLOCK_SIZE:
+            block_log_for(size)          # the chunk is then one block of that size
+        else:
+            check_chunking(DEFAULT_BLOCK_SIZE, size)
+    except ValueError as error:
+        raise BenchError(f"--chunk-size: {error}") from None
+    return size
+
+
+def parallel_summary(result):
+    """For every level measured with --threads: per file and in total, the ratio cost of
+    chunking (chunked against one stream) and each thread count's times and speed-up against
+    the first thread count.  Marks a thread count that wrote other bytes than the first as a
+    failure (the bytes must not depend on it)."""
+    groups = {}
+    for compressor in result["compressors"]:
+        parallel = compressor.get("parallel") or {}
+        if compressor["kind"] == "cmzip" and parallel:
+            groups.setdefault(compressor["level"], []).append(compressor)
+    summaries = []
+    for level, compressors in groups.items():
+        reference, chunked = compressors[0], compressors[1:]
+        first = chunked[0]["name"]
+        rows = []
+        for row in result["files"] + [None]:
+            def figures(name):
+                return result["totals"][name] if row is None else row["results"][name]
+            one, base = figures(reference["name"]), figures(first)
+            if row is not None:
+                for compressor in chunked[1:]:
+                    other = row["results"][compressor["name"]]
+                    if other["error"] is None and base["error"] is None \
+                            and other["sha256"] != base["sha256"]:
+                        other["error"] = f"NOT THE SAME BYTES as {first}"
+            entry = {"file": "total" if row is None else row["file"],
+                     "one_stream": one["compressed"], "chunked": base["compressed"],
+                     "chunking_cost": (base["compressed"] / one["compressed"] - 1)
+                     if one["compressed"] and base["compressed"] else None,
+                     "threads": {}}
+            for compressor in chunked:
+                timing = figures(compressor["name"])
+                seconds = {op: _seconds(row, timing, op) for op in ("compress", "decompress")}
+                base_seconds = {op: _seconds(row, base, op) for op in ("compress", "decompress")}
+                entry["threads"][compressor["parallel"]["threads"]] = {
+                    **{f"{op}_seconds": seconds[op] for op in seconds},
+                    **{f"{op}_speedup": base_seconds[op] / seconds[op]
+                       if seconds[op] and base_seconds[op] else None for op in seconds}}
+            rows.append(entry)
+        summaries.append({"level": level, "reference": reference["name"],
+                          "chunk_size": chunked[0]["parallel"]["chunk_size"],
+                          "scheduler": chunked[0]["parallel"].get("scheduler", "threads"),
+                          "rows": rows})
+    return summaries
+
+
+def _seconds(row, figures, operation):
+    """A file's seconds for the operation; in total, the sum over the files (from KB/s)."""
+    if row is not None:
+        return figures[f"{operation}_seconds"]
+    speed = figures.get(f"{operation}_kbps")
+    return figures["original"] / KB / speed if speed else None
+
+
 # ---------------------------------------------------------------------------------------------
 # The run
 
@@ -415,12 +550,12 @@ def default_level():
 
 
 def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progress=None,
-              predictors=None, ablate=False):
+              predictors=None, ablate=False, threads=None, chunk_size=None, scheduler=None):
     """Benchmark every file of `paths` (files, directories, corpus names) and return every
     figure as a JSON-ready dict (see the module docstring for how each is measured).
 
     levels: cmzip levels (default: the default level). externals: command strings such as
-    "xz -9e". predictors, ablate: see build_compressors. progress: called as progress(files_done, files_total, text, file_finished).
+    "xz -9e". predictors, ablate, threads, chunk_size, scheduler: see build_compressors. progress: called as progress(files_done, files_total, text, file_finished).
     Problems that do not stop the run (a corpus differing from its manifest, a missing
     external) are issued as BenchWarning; failures are in the result (see `failures`).
     """
@@ -428,7 +563,8 @@ def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progre
         raise BenchError(f"repeat must be at least 1, got {repeat}")
     levels = list(levels) if levels else [default_level()]
     files, corpus_reports = collect_inputs(paths or DEFAULT_INPUTS)
-    compressors, skipped = build_compressors(levels, externals, baselines, predictors, ablate)
+    compressors, skipped = build_compressors(levels, externals, baselines, predictors, ablate,
+                                             threads, chunk_size, scheduler)
     notify = progress or (lambda *args: None)
 
     rows = []
@@ -446,6 +582,9 @@ def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progre
             notify(index + 1, len(files), _file_summary(rows[-1]), True)
 
     names = [compressor.name for compressor in compressors]
+    if threads:     # a thread count that wrote other bytes is a failure before totals are made
+        parallel_summary({"compressors": [c.describe() for c in compressors], "files": rows,
+                          "totals": {name: _total(rows, name) for name in names}})
     result = {
         "format": RESULT_FORMAT,
         "run": run_info(),
@@ -457,6 +596,8 @@ def run_bench(paths, levels=None, externals=(), repeat=1, baselines=True, progre
         "files": rows,
         "totals": {name: _total(rows, name) for name in names},
     }
+    if threads:
+        result["parallel"] = parallel_summary(result)
     result["ok"] = not failures(result)
     return result
 
@@ -655,7 +796,44 @@ def to_markdown(result):
                     for name, t in totals.items()]
     summary = _table(summary_header, summary_rows, ["left"] + ["right"] * 6)
     learners = _learner_table(result)
-    return f"{per_file}\n\n{summary}\n\n{learners}{_caption(result)}\n"
+    parallel = "".join(_parallel_table(summary) for summary in result.get("parallel") or [])
+    return f"{per_file}\n\n{summary}\n\n{learners}{parallel}{_caption(result)}\n"
+
+
+def _parallel_table(summary):
+    """Per file and in total: one stream against chunks (the ratio cost of chunking), and each
+    thread count's seconds and speed-up against the first."""
+    counts = list(summary["rows"][0]["threads"])
+    header = ["file", "1 stream", "chunked", "cost"]
+    for count in counts:
+        header += [f"-T {count} comp s", f"-T {count} dec s"]
+        if count != counts[0]:
+            header += [f"-T {count} comp x", f"-T {count} dec x"]
+    rows = []
+    for row in summary["rows"]:
+        cost = row["chunking_cost"]
+        cells = [f"**{row['file']}**" if row["file"] == "total" else row["file"],
+                 str(row["one_stream"]), str(row["chunked"]),
+                 "n/a" if cost is None else f"{100 * cost:+.2f}%"]
+        for count in counts:
+            figures = row["threads"][count]
+            cells += [_format_number(figures["compress_seconds"], 2),
+                      _format_number(figures["decompress_seconds"], 2)]
+            if count != counts[0]:
+                cells += [_format_speedup(figures["compress_speedup"]),
+                          _format_speedup(figures["decompress_speedup"])]
+        rows.append(cells)
+    chunk = summary["chunk_size"]
+    chunk_text = (f"{chunk >> 20} MiB" if chunk % (1 << 20) == 0
+                  else f"{chunk >> 10} KiB" if chunk % (1 << 10) == 0 else f"{chunk} bytes")
+    title = (f"Parallel, level {summary['level']}: compressed bytes as one stream and in "
+             f"{chunk_text} chunks (cost: the ratio cost of chunking), seconds and speed-up "
+             f"against -T {counts[0]} on {summary['scheduler']}.\n\n")
+    return title + _table(header, rows, ["left"] + ["right"] * (len(header) - 1)) + "\n\n"
+
+
+def _format_speedup(value):
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def _learner_table(result):
@@ -779,8 +957,18 @@ def _echo_warning(message, category, filename, lineno, file=None, line=None):
 @click.option("--ablate", is_flag=True,
               help="Also measure each level once without each of its predictors (match, gru, "
                    "qct), to show what each contributes.")
+@click.option("--threads", "threads_text", metavar="LIST",
+              help="Measure parallel compression, e.g. 1,2: each level as one stream and in "
+                   "chunks at each thread count; reports the speed-up against the first count "
+                   "and the ratio cost of chunking, per file and in total.")
+@click.option("--chunk-size", "chunk_size_text", metavar="SIZE",
+              help="The chunk size for --threads (K, M, G suffixes)  [default: 16M]")
+@click.option("--scheduler", metavar="threads|processes|ADDRESS",
+              help="Where --threads runs the chunks: threads (the default), worker processes, "
+                   "or a Dask cluster's scheduler address (its workers stay up between runs).")
 def bench_command(inputs, levels_text, json_path, markdown_path, plot_path, externals,
-                  no_baselines, repeat, predictors_text, ablate):
+                  no_baselines, repeat, predictors_text, ablate, threads_text, chunk_size_text,
+                  scheduler):
     """Measure bits per byte, speed and peak memory of cmzip and of baselines.
 
     Each argument is a file, a directory (all its files) or a corpus name (calgary,
@@ -799,8 +987,13 @@ def bench_command(inputs, levels_text, json_path, markdown_path, plot_path, exte
         try:
             levels = parse_levels(levels_text) if levels_text else None
             predictors = parse_predictors(predictors_text) if predictors_text else None
+            threads = parse_threads(threads_text) if threads_text else None
+            if (chunk_size_text or scheduler) and not threads:
+                raise BenchError("--chunk-size and --scheduler go with --threads")
+            chunk_size = parse_chunk_size(chunk_size_text) if chunk_size_text else None
             result = run_bench(inputs, levels, externals, repeat, baselines=not no_baselines,
-                               progress=ProgressLine(), predictors=predictors, ablate=ablate)
+                               progress=ProgressLine(), predictors=predictors, ablate=ablate,
+                               threads=threads, chunk_size=chunk_size, scheduler=scheduler)
         except BenchError as error:
             raise click.ClickException(str(error)) from None
 

@@ -1,6 +1,6 @@
 """The classic command-line spelling of gzip, xz and zstd, translated into cmzip's subcommands.
 
-    cmzip [-z|-d|-t|-l] [-c] [-k|--rm] [-f] [-1..-9] [-T N] [-o PATH] [-q|-v] [FILE...]
+    cmzip [-z|-d|-t|-l] [-c] [-k|--rm] [-f] [-r] [-1..-9] [-T N] [-o PATH] [-q|-v] [FILE...]
 
 is `cmzip compress`, `decompress`, `decompress -t` or `info` with the same options (-1..-9 become
 --level; in the classic form -l lists, as in gzip and xz).  With no FILE it reads standard input
@@ -17,16 +17,19 @@ class ClassicUsageError(Exception):
 
 # Short options without a value, and what they mean.
 _FLAGS = {"z": "compress", "d": "decompress", "t": "test", "l": "list", "c": "stdout",
-          "k": "keep", "f": "force", "q": "quiet", "v": "verbose", "h": "help", "V": "version"}
+          "k": "keep", "f": "force", "q": "quiet", "v": "verbose", "r": "recursive",
+          "h": "help", "V": "version"}
 _LONG_FLAGS = {"--compress": "compress", "--decompress": "decompress",
                "--uncompress": "decompress", "--test": "test", "--list": "list",
                "--stdout": "stdout", "--to-stdout": "stdout", "--keep": "keep", "--rm": "rm",
                "--force": "force", "--quiet": "quiet", "--verbose": "verbose",
+               "--recursive": "recursive",
                "--help": "help", "--version": "version", "--fast": "1", "--best": "9"}
 # Options with a value: the short ones, and the long ones (some only the compress command has;
 # it refuses them itself when they do not apply).
 _SHORT_VALUES = {"T": "--threads", "o": "--output"}
-_LONG_VALUES = ("--threads", "--output", "--level", "--chunk-size", "--predictors")
+_LONG_VALUES = ("--threads", "--output", "--level", "--chunk-size", "--predictors",
+                "--scheduler")
 # Long compress options without a value, passed on as they are.
 _LONG_PASSED = ("--verify",)
 _ACTIONS = ("compress", "decompress", "test", "list")
@@ -47,7 +50,8 @@ def to_subcommand(args, commands, implied=()):
 def _translate(implied, args):
     actions = []
     level = None
-    settings = {"stdout": False, "keep": True, "force": False, "quiet": False, "verbose": False}
+    settings = {"stdout": False, "keep": True, "force": False, "quiet": False, "verbose": False,
+                "recursive": False}
     values = {}          # long option -> value
     passed = []          # long flags passed on
     files = []
@@ -128,7 +132,8 @@ def _subcommand(action, level, settings, values, passed, files):
                                               ("--rm", not settings["keep"]),
                                               ("--force", settings["force"]),
                                               ("--quiet", settings["quiet"]),
-                                              ("--verbose", settings["verbose"])) if wanted]
+                                              ("--verbose", settings["verbose"]),
+                                              ("--recursive", settings["recursive"])) if wanted]
     for name, value in values.items():
         command += [name, value]
     return command + passed + ["--", *files]

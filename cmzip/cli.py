@@ -13,6 +13,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from . import __version__
 from .classic import ClassicUsageError, to_subcommand
 from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, check_chunking, compress_stream,
                         decompress_stream, read_info, write_all)
-from .errors import CmzipError
+from .errors import CmzipError, WorkerError
 from .levels import (DEFAULT_LEVEL, MAX_LEVEL, MIN_LEVEL, describe_level, level_memory,
                      predictor_flags)
 from .progress import progress_bar
@@ -112,6 +113,23 @@ def _output_options(command):
     return command
 
 
+def _scheduler_option(command):
+    return click.option(
+        "--scheduler", metavar="threads|processes|ADDRESS", default="threads", show_default=True,
+        help="Where -T's pieces run: threads of this process, worker processes, or the Dask "
+             "cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786; needs cmzip[dask]; "
+             "-T is then how many are in flight, by default the cluster's worker threads). "
+             "The output is the same.")(command)
+
+
+def _recursive_option(command):
+    return click.option(
+        "-r", "--recursive", is_flag=True,
+        help="Take the files in each directory FILE and its subdirectories (compress: those "
+             "without the .cmz suffix; decompress: those with it; symbolic links are left "
+             "alone). With -T N, N files at once, one file per task, on threads.")(command)
+
+
 def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet=False,
               verbose=False):
     """Check that the options fit together."""
@@ -140,12 +158,15 @@ def _settings(files, output=None, to_stdout=False, keep=True, force=False, quiet
 @click.option("-T", "--threads", type=click.IntRange(0, 1024), default=1, show_default=True,
               help="Compress this many chunks at once, on threads (0: one per core, as many as "
                    "the memory allows). The output is the same whatever the number.")
+@_scheduler_option
+@_recursive_option
 @click.option("--chunk-size", metavar="SIZE", default=f"{DEFAULT_CHUNK_SIZE >> 20}M",
               show_default=True,
               help="Inputs longer than this are cut into independent streams of this size "
                    "(a multiple of 4M: K, M, G suffixes), which -T compresses in parallel.")
 @_output_options
-def compress(files, level, verify, predictors, threads, chunk_size, **options):
+def compress(files, level, verify, predictors, threads, scheduler, recursive, chunk_size,
+             **options):
     """Compress each FILE into FILE.cmz.
 
     The input is kept unless --rm is given; then the output is first decompressed and
@@ -159,14 +180,18 @@ def compress(files, level, verify, predictors, threads, chunk_size, **options):
       cmzip compress -l 9 -v a.txt b.txt
       cmzip compress -c book1 > backup.cmz
       cmzip compress -T 0 big.tar        one chunk per core at a time
+      cmzip compress --scheduler tcp://host:8786 -T 64 big.tar    on a Dask cluster
+      cmzip compress -r -T 2 logs/       every file under logs/, two files at once
     """
     settings = _settings(files, **options)
+    files, file_jobs, threads = _recursion(files, recursive, threads, scheduler, settings,
+                                           lambda name: not name.endswith(SUFFIX),
+                                           level, _parse_size(chunk_size, "--chunk-size"))
     chunk_bytes = _parse_size(chunk_size, "--chunk-size")
     try:
         check_chunking(DEFAULT_BLOCK_SIZE, chunk_bytes)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--chunk-size") from None
-    threads = threads or _threads_that_fit(level, chunk_bytes)
     if settings.to_stdout and len(files) > 1:
         raise click.UsageError("-c/--stdout takes a single FILE when compressing "
                                "(a .cmz file holds one stream)")
@@ -185,15 +210,18 @@ def compress(files, level, verify, predictors, threads, chunk_size, **options):
     def compress_to(source, out, progress):
         learners = []
         sizes = compress_stream(source, out, level, progress=progress, predictors=predictor_set,
-                                learners=learners, threads=threads, chunk_size=chunk_bytes)
+                                learners=learners, threads=threads, chunk_size=chunk_bytes,
+                                executor=executor)
         if settings.verbose:
             for learner in learners:        # what each online learner achieved on its own
                 click.echo(f"cmzip: learner {_learner_line(learner)}", err=True)
         return sizes
 
     verify = verify or not settings.keep
-    _for_each_file(files, settings, "compressed", lambda name: _convert_file(
-        name, settings, _compressed_name, compress_to, "compressed", verify))
+    with _scheduler(scheduler, threads, level, chunk_bytes) as (executor, threads):
+        _for_each_file(files, settings, "compressed", lambda name, stop=None: _convert_file(
+            name, settings, _compressed_name, compress_to, "compressed", verify, stop),
+            file_jobs)
 
 
 def _parse_size(text, option):
@@ -205,6 +233,69 @@ def _parse_size(text, option):
     if not digits.isdigit():
         raise click.BadParameter(f"not a size: {text!r} (e.g. 32M)", param_hint=option)
     return int(digits) * scale
+
+
+def _recursion(files, recursive, threads, scheduler, settings, wanted, level, chunk_size):
+    """-r: (the files, how many files at once, -T for each file).  Without -r: the files as
+    given, one at a time, -T for each."""
+    if not recursive:
+        return files, 1, threads
+    if settings.output is not None or settings.to_stdout:
+        raise click.UsageError("-r/--recursive writes each output beside its input: "
+                               "it takes no -o or -c")
+    if scheduler != "threads":
+        raise click.UsageError("-r/--recursive runs files on threads: it takes no --scheduler")
+    if STDIO in files:
+        raise click.UsageError("-r/--recursive takes files and directories, not '-'")
+    expanded = []
+    for name in files:
+        if os.path.isdir(name):
+            expanded += _files_under(name, wanted)
+        else:
+            expanded.append(name)
+    jobs = threads or _threads_that_fit(level, chunk_size)
+    return expanded, jobs, 1
+
+
+def _files_under(directory, wanted):
+    """The regular files under directory that wanted(name) accepts, in sorted order."""
+    found = []
+    for root, directories, names in os.walk(directory):
+        directories.sort()
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if stat.S_ISREG(os.lstat(path).st_mode) and wanted(path):
+                found.append(path)
+    return found
+
+
+@contextlib.contextmanager
+def _scheduler(scheduler, threads, level, chunk_size):
+    """with _scheduler(...) as (executor or None, threads): where the chunks run, and how many
+    at once (-T 0: as many as fit; with a Dask cluster, 0 or 1: its worker threads)."""
+    from . import parallel
+    if scheduler not in parallel.LOCAL_SCHEDULERS:
+        try:
+            client = parallel.dask_client(scheduler)
+        except WorkerError as error:
+            raise Failure(str(error)) from None
+        try:
+            yield client, max(threads, 1)
+        finally:
+            client.close()
+        return
+    threads = threads or _threads_that_fit(level, chunk_size)
+    if scheduler == "threads" or threads == 1:
+        yield None, threads
+        return
+    pool = parallel.process_pool(threads)
+    try:
+        yield pool, threads
+    except BaseException:
+        # Ctrl-C, SIGTERM or a failure: stop the workers now rather than after their chunks.
+        parallel.stop_process_pool(pool)
+        raise
+    pool.shutdown()
 
 
 def _threads_that_fit(level, chunk_size):
@@ -226,8 +317,10 @@ def _threads_that_fit(level, chunk_size):
 @click.option("-T", "--threads", type=click.IntRange(0, 1024), default=1, show_default=True,
               help="Decode this many streams of a file at once, on threads (0: one per core, as "
                    "many as the memory allows); a file of one stream uses one.")
+@_scheduler_option
+@_recursive_option
 @_output_options
-def decompress(files, test_only, threads, **options):
+def decompress(files, test_only, threads, scheduler, recursive, **options):
     """Decompress each FILE.cmz into FILE.
 
     Every block is checked against its checksum, and the output file appears only after the
@@ -242,20 +335,27 @@ def decompress(files, test_only, threads, **options):
       cmzip decompress -c logs.cmz | grep error
       cmzip decompress -t *.cmz          check integrity only
       cmzip decompress -T 0 big.tar.cmz  its streams on every core
+      cmzip decompress -r -T 2 logs/     every .cmz file under logs/, two files at once
     """
     settings = _settings(files, **options)
-    threads = threads or _threads_that_fit(MAX_LEVEL, DEFAULT_CHUNK_SIZE)
+    files, file_jobs, threads = _recursion(files, recursive, threads, scheduler, settings,
+                                           lambda name: name.endswith(SUFFIX),
+                                           MAX_LEVEL, DEFAULT_CHUNK_SIZE)
     if test_only:
         if settings != Settings(quiet=settings.quiet, verbose=settings.verbose):
             raise click.UsageError("-t/--test writes nothing: it takes no -o, -c, --rm or -f")
-        _for_each_file(files, settings, "tested OK", lambda name: _test_file(name, settings))
+        _for_each_file(files, settings, "tested OK",
+                       lambda name, stop=None: _test_file(name, settings, stop), file_jobs)
         return
 
     def decompress_to(source, out, progress):
-        return decompress_stream(source, out, progress=progress, threads=threads)
+        return decompress_stream(source, out, progress=progress, threads=threads,
+                                 executor=executor)
 
-    _for_each_file(files, settings, "decompressed", lambda name: _convert_file(
-        name, settings, _decompressed_name, decompress_to, "decompressed"))
+    with _scheduler(scheduler, threads, MAX_LEVEL, DEFAULT_CHUNK_SIZE) as (executor, threads):
+        _for_each_file(files, settings, "decompressed", lambda name, stop=None: _convert_file(
+            name, settings, _decompressed_name, decompress_to, "decompressed", stop=stop),
+            file_jobs)
 
 
 @cli.command("test")
@@ -277,7 +377,7 @@ def test_command(files, quiet, verbose):
 @click.argument("files", nargs=-1, required=True, metavar="FILE.cmz...")
 def info(files):
     """Describe each FILE.cmz without decompressing it: format version, level and its
-    predictors, block count, sizes and bits per byte.
+    predictors, streams and index, block count, sizes and bits per byte.
 
     \b
     Example:
@@ -305,7 +405,40 @@ def main(args=None, implied=()):
     except ClassicUsageError as error:
         click.echo(f"cmzip: error: {error} (cmzip --help shows the options)", err=True)
         sys.exit(2)
-    cli.main(args=args, prog_name="cmzip")
+    try:
+        cli.main(args=args, prog_name="cmzip")
+    except SystemExit as exit:
+        if exit.code in (130, 128 + signal.SIGTERM) and _workers_running():
+            # Interrupted while worker threads code chunks or files: the compiled loop cannot
+            # be interrupted, and Python would wait for every chunk in flight before exiting
+            # (seconds to minutes).  Remove the outputs still being written, and go now.
+            _remove_temporary_files()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exit.code)
+        raise
+
+
+# Thread names of the pools that code chunks, streams or files (see _workers_running).
+WORKER_THREAD_PREFIX = "cmzip-worker"
+
+
+def _workers_running():
+    return any(thread.name.startswith(WORKER_THREAD_PREFIX) and thread.is_alive()
+               for thread in threading.enumerate())
+
+
+# Temporary outputs being written, by any thread: removed on the way out after an interrupt.
+_TEMPORARY_FILES = set()
+_TEMPORARY_FILES_LOCK = threading.Lock()
+
+
+def _remove_temporary_files():
+    with _TEMPORARY_FILES_LOCK:
+        for path in list(_TEMPORARY_FILES):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        _TEMPORARY_FILES.clear()
 
 
 def cat_main():
@@ -325,19 +458,31 @@ def _exit_on_sigterm(signum, frame):
 
 # ---------------------------------------------------------------------------- per file
 
-def _for_each_file(files, settings, verb, action):
+_FILE_ERRORS = (CmzipError, WorkerError, OSError, click.ClickException)
+
+
+class _Stopped(Exception):
+    """A file's work was stopped because the run was interrupted (its output is removed)."""
+
+
+def _for_each_file(files, settings, verb, action, jobs=1):
     """Run action(name) on every file, reporting each failure in one line and going on with
-    the next file; exit with status 1 if any failed, 130 on Ctrl-C."""
+    the next file; exit with status 1 if any failed, 130 on Ctrl-C.  jobs > 1: that many files
+    at once, on threads; action(name, stop) then ends early (removing its output) once the
+    event `stop` is set, which Ctrl-C and SIGTERM do."""
     failed = 0
-    for name in files:
-        try:
-            action(name)
-        except KeyboardInterrupt:
-            click.echo("cmzip: interrupted", err=True)
-            sys.exit(130)
-        except (CmzipError, OSError, click.ClickException) as error:
-            failed += 1
-            click.echo(f"cmzip: error: {_display(name)}: {_message(error, name)}", err=True)
+    try:
+        if jobs > 1 and len(files) > 1:
+            outcomes = _run_files_in_parallel(files, action, jobs)
+        else:
+            outcomes = ((name, _outcome(action, name)) for name in files)
+        for name, error in outcomes:
+            if error is not None:
+                failed += 1
+                click.echo(f"cmzip: error: {_display(name)}: {_message(error, name)}", err=True)
+    except KeyboardInterrupt:
+        click.echo("cmzip: interrupted", err=True)
+        sys.exit(130)
     if len(files) > 1 and not settings.quiet:
         click.echo(f"cmzip: {len(files) - failed} of {len(files)} files {verb}"
                    + (f", {failed} failed" if failed else ""), err=True)
@@ -345,13 +490,55 @@ def _for_each_file(files, settings, verb, action):
         sys.exit(1)
 
 
-def _convert_file(name, settings, output_name, convert, verb, verify=False):
-    """Compress or decompress one file: convert(source, out, progress) -> StreamSizes."""
+def _outcome(action, name, *args):
+    """None if action(name) succeeded, the error if it failed as a file can fail."""
+    try:
+        action(name, *args)
+    except _FILE_ERRORS as error:
+        return error
+    return None
+
+
+def _run_files_in_parallel(files, action, jobs):
+    """Yield (name, its error or None) in the order of files, running `jobs` at once."""
+    from concurrent.futures import ThreadPoolExecutor
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix=WORKER_THREAD_PREFIX)
+    futures = [pool.submit(_outcome, action, name, stop) for name in files]
+    try:
+        for name, future in zip(files, futures):
+            yield name, future.result()
+    except BaseException:
+        # Ctrl-C, SIGTERM (SystemExit) or an unexpected error: the files not started never
+        # start, and those running stop at their next block, removing their outputs (main()
+        # removes them at once when it exits without waiting).
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _stoppable(progress, stop):
+    """The progress callback, raising _Stopped once stop is set (called after every block)."""
+    if stop is None:
+        return progress
+
+    def check(done):
+        if stop.is_set():
+            raise _Stopped("interrupted")
+        if progress:
+            progress(done)
+    return check
+
+
+def _convert_file(name, settings, output_name, convert, verb, verify=False, stop=None):
+    """Compress or decompress one file: convert(source, out, progress) -> StreamSizes.  stop:
+    an event that ends the work early (see _for_each_file); several files at once get no bar."""
     target = _target(name, settings, output_name)
     with _open_source(name) as source, _open_target(target, name, settings.force, verify) as out:
         start = time.perf_counter()
-        with progress_bar(_size_of(source), _display(name)) as progress:
-            sizes = convert(source, out, progress)
+        with progress_bar(_size_of(source) if stop is None else None, _display(name)) as progress:
+            sizes = convert(source, out, _stoppable(progress, stop))
         seconds = time.perf_counter() - start
         if verify:
             _verify(out)
@@ -362,11 +549,11 @@ def _convert_file(name, settings, output_name, convert, verb, verify=False):
                 + (", verified" if verify else ""))
 
 
-def _test_file(name, settings):
+def _test_file(name, settings, stop=None):
     with _open_source(name) as source:
         start = time.perf_counter()
-        with progress_bar(_size_of(source), _display(name)) as progress:
-            sizes = decompress_stream(source, None, progress=progress)
+        with progress_bar(_size_of(source) if stop is None else None, _display(name)) as progress:
+            sizes = decompress_stream(source, None, progress=_stoppable(progress, stop))
     if settings.verbose:
         _report(name, sizes, time.perf_counter() - start, "OK")
 
@@ -401,6 +588,7 @@ def _print_info(name):
     rows += [
         ("block size", f"{stream.header.block_size} bytes"),
         ("streams", stream.streams),
+        ("index", _index_line(stream)),
         ("blocks", len(stream.blocks)),
         ("original size", f"{stream.original_size} bytes"),
         ("compressed size", f"{stream.compressed_size} bytes"),
@@ -410,6 +598,13 @@ def _print_info(name):
     click.echo(f"{_display(name)}:")
     for key, value in rows:
         click.echo(f"  {key:<{width}}  {value}")
+
+
+def _index_line(stream):
+    if not stream.indexes:
+        return "none"
+    frames = f"{stream.indexes} frame" + ("s" if stream.indexes > 1 else "")
+    return f"yes, at the end ({frames})" if stream.ends_with_index else f"{frames}, not at the end"
 
 
 def _listing(value):
@@ -504,6 +699,8 @@ def _open_target(path, source, force, readable=False):
     _check_can_write(path, source, force)
     descriptor, temp_path = tempfile.mkstemp(
         dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    with _TEMPORARY_FILES_LOCK:
+        _TEMPORARY_FILES.add(temp_path)
     try:
         with os.fdopen(descriptor, "w+b") as temp:
             yield temp
@@ -516,6 +713,9 @@ def _open_target(path, source, force, readable=False):
         with contextlib.suppress(FileNotFoundError):
             os.remove(temp_path)
         raise
+    finally:
+        with _TEMPORARY_FILES_LOCK:
+            _TEMPORARY_FILES.discard(temp_path)
 
 
 def _check_can_write(path, source, force):

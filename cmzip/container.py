@@ -32,9 +32,34 @@ set on every byte but the last. It must be canonical (minimal: no superfluous fi
 group, so 0 is the single byte 0x00) and at most 5 bytes for raw_len and payload_len (their
 values are below 2**32), 10 for total_len; anything else is refused as corrupt.
 
-After a trailer comes the next stream or the end of the file.  Bytes that begin with the magic
-(or part of it, at the end of the file) are always read as a stream: a damaged stream is an
-error, never skipped.  Other bytes after the last stream are trailing garbage: an error on the
+After a trailer comes the next stream, an index frame or the end of the file.
+
+    index frame (a seek table, in the spirit of zstd's seekable format), 20 bytes or more
+        magic          4 bytes  b"\x89CMI"
+        flags          u8       0 (other values are reserved and refused)
+        count          varint   how many streams the index describes, 1..2**32-1
+        entries        count times: raw_len varint (the stream's original length) and
+                       length varint (its compressed length, header to trailer); 10 bytes
+                       at most each
+        frame_len      u32      the length of the whole frame, magic to end magic
+        frame_crc      u32      CRC-32 of every byte of the frame before it
+        end_magic      4 bytes  b"IMC\x89"
+
+An index describes the `count` streams right before it, back to back, in order, all after
+any previous index: their offsets follow from the lengths (the first begins count streams
+before the index; each stream's original data begins where the previous one's ends).
+compress_stream (and CmzipFile) write one after their streams when they wrote more than one.
+Because it ends with frame_len and an end magic, a reader finds it from the end of a file
+(stream_table) and can go from index to index backwards; a file that does not end with an
+index (after a cat or an append without one) is scanned by its headers instead.  Readers that
+decode sequentially skip an index after checking its CRC and its sizes against the streams they
+just read; a reader that uses it checks every stream it describes (the header at each offset,
+the trailer and its length at each end).  A damaged index, or one whose sizes do not match the
+streams, is a CmzipError.
+
+Bytes that begin with the stream magic (or part of it, at the end of the file) are always read
+as a stream, and bytes that begin with the index magic as an index: damage is an error, never
+skipped.  Other bytes after the last stream or index are trailing garbage: an error on the
 command line (as xz), ignored by cmzip.decompress() and CmzipFile (as lzma).  An empty input is
 a stream header, the end marker and
 a trailer: 16 + 1 + 7 = 24 bytes. A 1-byte input adds one block with an 8-byte header:
@@ -62,6 +87,7 @@ Why it looks like this:
 Every problem with the input raises CmzipError with a one-line message; a truncated input
 raises CmzipEOFError, which is also an EOFError (as lzma raises EOFError there).
 """
+import contextlib
 import errno
 import io
 import struct
@@ -96,6 +122,11 @@ _FIXED_TAIL = _U32.size + _U16.size
 _VARINT32 = (5, 32)
 _VARINT64 = (10, 64)
 END_OF_BLOCKS = b"\x00"
+INDEX_MAGIC = b"\x89CMI"
+INDEX_END_MAGIC = b"IMC\x89"
+_INDEX_FOOTER = struct.Struct("<II4s")      # frame_len, frame_crc, end magic
+# The smallest index frame: magic, flags, a count and one entry of one-byte varints, footer.
+_MIN_INDEX_LEN = len(INDEX_MAGIC) + 1 + 1 + 2 + _INDEX_FOOTER.size
 
 # Reads of untrusted lengths go in pieces of at most this size, so that a header claiming a
 # huge payload in a short file fails at the end of the file instead of allocating the claim.
@@ -112,6 +143,15 @@ class StreamSizes(NamedTuple):
     """Byte counts of one stream: the original data and its compressed form."""
     original: int
     compressed: int
+
+
+class StreamEntry(NamedTuple):
+    """Where one stream lies (see stream_table): its original data in the decompressed output,
+    and its compressed bytes in the file."""
+    raw_offset: int
+    raw_len: int
+    offset: int
+    length: int
 
 
 @dataclass(frozen=True)
@@ -138,6 +178,8 @@ class StreamInfo:
     original_size: int
     compressed_size: int
     streams: int = 1
+    indexes: int = 0             # index frames met (each checked against its streams)
+    ends_with_index: bool = False
 
     @property
     def bits_per_byte(self):
@@ -175,6 +217,19 @@ def block_header_bytes(raw_len, payload_len, raw_crc):
 def trailer_bytes(total_len, total_crc):
     """The trailer as the format lays it out, its check included."""
     return _checked(varint(total_len) + _U32.pack(total_crc))
+
+
+def index_frame_bytes(streams):
+    """The index frame describing `streams` (StreamSizes, in file order), which the frame
+    must follow directly."""
+    if not streams:
+        raise ValueError("an index describes at least one stream")
+    fields = bytearray(INDEX_MAGIC + b"\x00" + varint(len(streams)))
+    for original, compressed in streams:
+        fields += varint(original) + varint(compressed)
+    frame_len = len(fields) + _INDEX_FOOTER.size
+    fields += _U32.pack(frame_len)
+    return bytes(fields) + _U32.pack(zlib.crc32(fields)) + INDEX_END_MAGIC
 
 
 def write_all(file, data):
@@ -232,6 +287,11 @@ class StreamEncoder:
         self.original_size += len(data)
         self._crc = zlib.crc32(data, self._crc)
 
+    @property
+    def sizes(self):
+        """StreamSizes of what was written so far (the whole stream after finish())."""
+        return StreamSizes(self.original_size, self.compressed_size)
+
     def learner_metrics(self):
         """The online learners' own metrics so far (bits per byte, updates), one dict each."""
         return self._codec.learner_metrics()
@@ -248,7 +308,7 @@ class StreamEncoder:
 
 def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_SIZE,
                     progress=None, predictors=None, learners=None, threads=1,
-                    chunk_size=DEFAULT_CHUNK_SIZE):
+                    chunk_size=DEFAULT_CHUNK_SIZE, index=True, executor=None):
     """Compress binary file object fin into fout, one block at a time.  An input longer than
     chunk_size is cut into chunks of chunk_size bytes, each compressed as an independent .cmz
     stream, and the streams are written back to back in order.  The chunking depends on
@@ -256,16 +316,25 @@ def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_
     releases the GIL) changes the speed and never the bytes.  Memory: one block at a time with
     one thread; with more, up to `threads` chunks and their models.
 
+    executor: a concurrent.futures.Executor (a process pool, or any other) or a Dask
+    distributed Client, to compress the chunks on instead of threads of this process; then
+    `threads` chunks are in flight at most (default: as many as the executor has workers).
+    The bytes are the same.  A task that fails other than on bad data (a worker that died and
+    could not be retried) raises errors.WorkerError; nothing after the last complete stream is
+    written.
+
     progress, if given, is called with the number of input bytes done as they are done.
     predictors: a predictor set instead of the level's own (names from levels.PREDICTORS,
     "context" included).  learners: a list that receives the online learners' own metrics at
-    the end (of the last chunk).  Returns StreamSizes."""
+    the end (of the last chunk).  index: when more than one stream was written, end with an
+    index frame describing them (see the module docstring).  Returns StreamSizes, the index
+    included."""
     check_chunking(block_size, chunk_size)
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     reader = _Reader(fin)
-    if threads == 1:
-        original = compressed = 0
+    if threads == 1 and executor is None:
+        streams = []
         while True:
             encoder = StreamEncoder(fout, level, block_size, predictors)
             while encoder.original_size < chunk_size and (block := reader.read_up_to(block_size)):
@@ -273,15 +342,25 @@ def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_
                 if progress:
                     progress(len(block))
             encoder.finish()
-            original += encoder.original_size
-            compressed += encoder.compressed_size
+            streams.append(encoder.sizes)
             if encoder.original_size < chunk_size or not reader.peek(1):
                 break
         if learners is not None:
             learners.extend(encoder.learner_metrics())
-        return StreamSizes(original, compressed)
-    return _compress_chunks_in_parallel(reader, fout, level, block_size, predictors, progress,
-                                        learners, threads, chunk_size)
+    else:
+        streams = _compress_chunks_in_parallel(reader, fout, level, block_size, predictors,
+                                               progress, learners, threads, chunk_size, executor)
+    return _finish_streams(fout, streams, index)
+
+
+def _finish_streams(fout, streams, index):
+    """Write the index of `streams` if asked and there are several; the total StreamSizes."""
+    compressed = sum(sizes.compressed for sizes in streams)
+    if index and len(streams) > 1:
+        frame = index_frame_bytes(streams)
+        write_all(fout, frame)
+        compressed += len(frame)
+    return StreamSizes(sum(sizes.original for sizes in streams), compressed)
 
 
 def check_chunking(block_size, chunk_size):
@@ -304,38 +383,56 @@ def _compress_chunk(chunk, level, block_size, predictors):
 
 
 def _compress_chunks_in_parallel(reader, fout, level, block_size, predictors, progress, learners,
-                                 threads, chunk_size):
-    from concurrent.futures import ThreadPoolExecutor
-    original = compressed = 0
-    metrics = []
-    in_flight = []           # (future, chunk length), in input order
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        def write_oldest():
-            nonlocal compressed, metrics
-            future, length = in_flight.pop(0)
-            stream, metrics = future.result()
-            write_all(fout, stream)
-            compressed += len(stream)
-            if progress:
-                progress(length)
+                                 threads, chunk_size, executor):
+    """Compress the input's chunks as independent streams on executor (a thread pool of
+    `threads` if None), at most `threads` in flight, writing each stream as soon as it and
+    every stream before it are done.  Returns the StreamSizes of the streams."""
+    from . import parallel
+
+    def chunks():
         first = True
         while True:
             chunk = reader.read_up_to(chunk_size)
-            if not chunk and not first:
-                break
+            if not chunk and not first:        # an empty input is one empty stream
+                return
             first = False
-            original += len(chunk)
-            in_flight.append((pool.submit(_compress_chunk, chunk, level, block_size, predictors),
-                              len(chunk)))
-            if len(in_flight) >= threads:
-                write_oldest()
+            yield _compress_chunk, (chunk, level, block_size, predictors), len(chunk)
             if len(chunk) < chunk_size:
-                break
-        while in_flight:
-            write_oldest()
+                return
+
+    streams = []
+    metrics = []
+    with _executor_or_pool(executor, threads) as (pool, in_flight):
+        for length, (stream, metrics) in parallel.in_order(pool, chunks(), in_flight):
+            write_all(fout, stream)
+            streams.append(StreamSizes(length, len(stream)))
+            if progress:
+                progress(length)
     if learners is not None:
         learners.extend(metrics)
-    return StreamSizes(original, compressed)
+    return streams
+
+
+@contextlib.contextmanager
+def _executor_or_pool(executor, threads):
+    """with _executor_or_pool(executor, threads) as (executor, in_flight): the executor given
+    (a Dask Client becomes its executor; in flight: `threads`, or its worker count when threads
+    is 1), or a thread pool of `threads` made here and shut down on the way out (at once, its
+    queued work cancelled, after an error or Ctrl-C)."""
+    from . import parallel
+    if executor is not None:
+        executor = parallel.as_executor(executor)
+        yield executor, threads if threads > 1 else parallel.workers_of(executor)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+    # The thread names let the command line tell that chunks are still being coded.
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cmzip-worker")
+    try:
+        yield pool, threads
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 # ---------------------------------------------------------------------------- reading
@@ -395,18 +492,22 @@ class _Reader:
         self.position += 1
         return byte[0]
 
-    def another_stream_follows(self, trailing):
-        """After a stream's trailer: whether another stream follows.  Bytes that begin with the
-        magic (or with part of it, cut off by the end of the input) are a stream, never skipped:
-        a damaged stream is an error, never silently dropped.  Other bytes are trailing garbage:
-        an error with trailing="error" (as xz), ignored with trailing="ignore" (as lzma)."""
+    def frame_follows(self, trailing):
+        """After a stream or an index: what comes next, "stream", "index" or None (the end of
+        the input, or trailing garbage ignored).  Bytes that begin with the stream magic or the
+        index magic (or with part of one, cut off by the end of the input) are read as such,
+        never skipped: damage is an error, never silently dropped.  Other bytes are trailing
+        garbage: an error with trailing="error" (as xz), ignored with trailing="ignore" (as
+        lzma)."""
         head = self.peek(len(MAGIC))
         if not head:
-            return False
+            return None
         if MAGIC.startswith(head):
-            return True
+            return "stream"
+        if INDEX_MAGIC.startswith(head):
+            return "index"
         if trailing == "ignore":
-            return False
+            return None
         raise CmzipError("trailing garbage after the end of the last .cmz stream")
 
 
@@ -535,7 +636,8 @@ def _decode_payload(codec, block, payload, index):
 
 def _decode_blocks(reader):
     """Yield the decoded blocks of one stream, each checked against its CRC; after the
-    last one, check the trailer."""
+    last one, check the trailer.  Returns (as a generator) the stream's StreamSizes."""
+    offset = reader.position
     header = _read_stream_header(reader)
     from .codec import Codec
     codec = Codec(header.level, header.flags)
@@ -549,38 +651,129 @@ def _decode_blocks(reader):
         yield data
         index += 1
     _finish_stream(reader, total_len, total_crc)
+    return StreamSizes(total_len, reader.position - offset)
 
 
-def _decode_streams(reader, trailing):
-    """Yield the decoded blocks of every stream in the input, one stream after another (a .cmz
-    file may be several streams back to back, e.g. made with cat); see
-    _Reader.another_stream_follows for what may follow the last one."""
+class _IndexCheck:
+    """The sizes of the streams read since the last index frame, which the next index frame
+    must describe (its last `count` of them); and what was met so far.  mid_file: reading began
+    at a stream in the middle of the data (a seek), so the first index may also describe
+    streams before that one, which only it can vouch for."""
+
+    def __init__(self, mid_file=False):
+        self._streams = []
+        self._mid_file = mid_file
+        self.indexes = 0
+        self.ends_with_index = False
+
+    def add(self, sizes):
+        self._streams.append(sizes)
+        self.ends_with_index = False
+
+    def read_index(self, reader):
+        """Read the index frame at reader's position and check it against the streams."""
+        if self._mid_file:          # only as many entries as bytes could hold
+            described = _read_index_frame(reader, 1 << 32)[-len(self._streams):]
+            self._mid_file = False
+        else:
+            described = _read_index_frame(reader, len(self._streams))
+        for number, (said, found) in enumerate(zip(described, self._streams[-len(described):]), 1):
+            if said != found:
+                raise CmzipError(
+                    f"corrupt index: it says stream {number} of the {len(described)} it describes "
+                    f"holds {said.original} bytes in {said.compressed}, the stream holds "
+                    f"{found.original} in {found.compressed}")
+        self._streams.clear()
+        self.indexes += 1
+        self.ends_with_index = True
+
+
+def _read_index_frame(reader, max_count):
+    """Read and check one index frame at reader's position; return the StreamSizes it gives,
+    in file order.  max_count: how many streams it may describe (those before it since the
+    previous index), checked before the entries are read, so that a damaged count cannot make
+    the reader collect more entries than there are streams."""
+    start = reader.position
+    fields = bytearray(reader.read_exact(len(INDEX_MAGIC) + 1, "index"))
+    if fields[:len(INDEX_MAGIC)] != INDEX_MAGIC:
+        raise CmzipError("corrupt index (bad magic)")
+    count, count_bytes = _read_varint(reader, "index", "count", _VARINT32)
+    fields += count_bytes
+    if count == 0:
+        raise CmzipError("corrupt index: it describes no stream")
+    if count > max_count:
+        raise CmzipError(f"corrupt index: it describes {count} streams, but only {max_count} "
+                         f"precede it")
+    described = []
+    for _ in range(count):
+        original, original_bytes = _read_varint(reader, "index", "raw_len", _VARINT64)
+        compressed, compressed_bytes = _read_varint(reader, "index", "length", _VARINT64)
+        fields += original_bytes + compressed_bytes
+        described.append(StreamSizes(original, compressed))
+    footer = reader.read_exact(_INDEX_FOOTER.size, "index")
+    frame_len, crc, end_magic = _INDEX_FOOTER.unpack(footer)
+    fields += footer[:_U32.size]
+    if zlib.crc32(fields) != crc:
+        raise CmzipError("corrupt index (checksum mismatch)")
+    if frame_len != reader.position - start or end_magic != INDEX_END_MAGIC:
+        raise CmzipError("corrupt index: its length or end magic is wrong")
+    if fields[len(INDEX_MAGIC)] != 0:
+        raise CmzipError(f"unsupported index flags {fields[len(INDEX_MAGIC)]:#x} "
+                         f"(written by a newer cmzip?)")
+    return described
+
+
+def _another_stream_follows(reader, trailing, index_check, stop=None):
+    """After a stream: read and check the index frames that follow it, then tell whether
+    another stream follows (see _Reader.frame_follows).  stop: where to end, a position that
+    must be a frame boundary."""
     while True:
-        yield from _decode_blocks(reader)
-        if not reader.another_stream_follows(trailing):
+        if stop is not None and reader.position >= stop:
+            if reader.position > stop:
+                raise CmzipError("corrupt index: the streams it describes do not begin where a "
+                                 "stream ends")
+            return False
+        kind = reader.frame_follows(trailing)
+        if kind != "index":
+            return kind == "stream"
+        index_check.read_index(reader)
+
+
+def _decode_streams(reader, trailing, mid_file=False):
+    """Yield the decoded blocks of every stream in the input, one stream after another (a .cmz
+    file may be several streams back to back, e.g. made with cat), checking the index frames
+    between them (mid_file: as _IndexCheck); see _Reader.frame_follows for what may follow the
+    last one."""
+    index_check = _IndexCheck(mid_file)
+    while True:
+        index_check.add((yield from _decode_blocks(reader)))
+        if not _another_stream_follows(reader, trailing, index_check):
             return
 
 
-def iter_decompressed(fin, trailing="ignore"):
+def iter_decompressed(fin, trailing="ignore", mid_file=False):
     """Yield the decoded blocks of the .cmz streams in binary file object fin (bounded memory).
-    Each stream is verified only once its last block has been yielded.  Trailing bytes that
-    are not a stream are ignored (as lzma does), unless trailing="error"."""
-    return _decode_streams(_Reader(fin), trailing)
+    Each stream is verified only once its last block has been yielded.  Index frames are
+    checked and skipped.  Trailing bytes that are not a stream are ignored (as lzma does),
+    unless trailing="error".  mid_file: fin is at a stream after the start of the data (an
+    index that follows may also describe streams before it)."""
+    return _decode_streams(_Reader(fin), trailing, mid_file)
 
 
-def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1):
+def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1, executor=None):
     """Decompress the .cmz streams in fin into fout, block by block; with fout None, only
     check them (decode and verify, write nothing). Each block is written only after its CRC
     matched; every stream is verified before this returns. progress, if given, is called
     with the number of compressed bytes done after each block.  trailing: what bytes after
     the last stream that are not a stream mean: "error" (the command line, as xz) or "ignore"
     (the Python API, as lzma).  threads > 1 decodes that many streams at once (streams are
-    independent; their boundaries are found from the headers, without decoding) and writes
-    them in order.  Returns StreamSizes."""
+    independent; their boundaries come from the index, or from the headers without decoding)
+    and writes them in order.  executor: decode the streams there instead (as for
+    compress_stream).  Returns StreamSizes."""
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
-    if threads > 1:
-        return _decompress_in_parallel(_Reader(fin), fout, progress, trailing, threads)
+    if threads > 1 or executor is not None:
+        return _decompress_in_parallel(fin, fout, progress, trailing, threads, executor)
     reader = _Reader(fin)
     original = reported = 0
     for data in _decode_streams(reader, trailing):
@@ -611,8 +804,9 @@ class _RecordingReader(_Reader):
 
 
 def _next_stream_bytes(reader):
-    """The bytes of the next stream, found from its headers without decoding (every header is
-    validated on the way; payloads and checksums are checked when the stream is decoded)."""
+    """(the bytes of the next stream, its original length), found from its headers without
+    decoding (every header is validated on the way; payloads and checksums are checked when
+    the stream is decoded)."""
     recorder = _RecordingReader(reader)
     header = _read_stream_header(recorder)
     index = 1
@@ -622,77 +816,257 @@ def _next_stream_bytes(reader):
         total += block.raw_len
         index += 1
     _finish_stream(recorder, total)
-    return bytes(recorder.recorded)
+    return bytes(recorder.recorded), total
 
 
 def _decode_whole_stream(stream):
-    """(the verified blocks of one stream, in order, up to any damage; the error or None)."""
+    """(the verified blocks of one stream, in order, up to any damage; the error or None).
+    The stream must fill `stream` exactly: its extent came from the headers or an index."""
     blocks = []
+    reader = _Reader(io.BytesIO(stream))
     try:
-        for data in _decode_blocks(_Reader(io.BytesIO(stream))):
+        for data in _decode_blocks(reader):
             blocks.append(data)
+        if reader.position != len(stream):
+            raise CmzipError(f"corrupt index: a stream it says is {len(stream)} bytes long "
+                             f"ends after {reader.position}")
     except CmzipError as error:
         return blocks, error
     return blocks, None
 
 
-def _decompress_in_parallel(reader, fout, progress, trailing, threads):
-    from concurrent.futures import ThreadPoolExecutor
-    original = compressed = 0
-    in_flight = []
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        def write_oldest():
-            nonlocal original, compressed
-            future, size = in_flight.pop(0)
-            blocks, error = future.result()
+def _streams_by_headers(reader, trailing):
+    """Yield the bytes of each stream in order, read sequentially and found from the headers;
+    index frames between them are checked."""
+    index_check = _IndexCheck()
+    while True:
+        stream, original = _next_stream_bytes(reader)
+        index_check.add(StreamSizes(original, len(stream)))
+        yield stream
+        if not _another_stream_follows(reader, trailing, index_check):
+            return
+
+
+def _streams_by_table(fin, start, entries):
+    """Yield the bytes of each stream, read from where `entries` say."""
+    for entry in entries:
+        fin.seek(start + entry.offset)
+        yield _Reader(fin).read_exact(entry.length, "stream")
+
+
+def _decompress_in_parallel(fin, fout, progress, trailing, threads, executor):
+    from . import parallel
+    table = _table_of_seekable(fin, trailing)
+    if table is not None:
+        start, entries, data_end = table
+        streams = _streams_by_table(fin, start, entries)
+    else:
+        reader = _Reader(fin)
+        streams = _streams_by_headers(reader, trailing)
+    tasks = ((_decode_whole_stream, (stream,), len(stream)) for stream in streams)
+    original = 0
+    with _executor_or_pool(executor, threads) as (pool, in_flight):
+        for size, (blocks, error) in parallel.in_order(pool, tasks, in_flight):
             for data in blocks:                  # every verified block before any damage
                 if fout is not None:
                     write_all(fout, data)
                 original += len(data)
             if error is not None:
                 raise error
-            compressed += size
             if progress:
                 progress(size)
-        damage = None            # an error in the headers after the streams in flight
-        while damage is None:
-            try:
-                stream = _next_stream_bytes(reader)
-            except CmzipError as error:
-                damage = error
-                break
-            in_flight.append((pool.submit(_decode_whole_stream, stream), len(stream)))
-            if len(in_flight) >= threads:
-                write_oldest()               # raises at a damaged stream: nothing after it
-            try:
-                if not reader.another_stream_follows(trailing):
-                    break
-            except CmzipError as error:
-                damage = error
-        while in_flight:                     # the streams before the damage come first
-            write_oldest()
-        if damage is not None:
-            raise damage
+    if table is not None:
+        fin.seek(data_end)
+        return StreamSizes(original, data_end - start)
     return StreamSizes(original, reader.position)
+
+
+def _table_of_seekable(fin, trailing):
+    """(start, stream_table's entries, where the data ends) when fin is a seekable file whose
+    streams can be listed up front; else None, and fin is where it was (a damaged or odd file
+    is then read sequentially, which delivers every verified block before the damage)."""
+    try:
+        if not fin.seekable():
+            return None
+        start = fin.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+    try:
+        end = fin.seek(0, io.SEEK_END)
+        entries, data_end, _ = _stream_table(fin, start, end, trailing)
+    except CmzipError:
+        fin.seek(start)
+        return None
+    return start, entries, data_end
+
+
+# ---------------------------------------------------------------------------- without decoding
+
+class _SeekingReader(_Reader):
+    """A _Reader over a seekable file that skips payloads by seeking, never reading them.
+    Positions are the file's own; end: the file's length."""
+
+    def __init__(self, file, end):
+        super().__init__(file)
+        self.position = file.tell()
+        self._end = end
+
+    def skip_exact(self, n, what):
+        if n > self._end - self.position:
+            raise _truncated(what, self._end - self.position, n)
+        from_peeked = min(n, len(self._peeked))
+        self._peeked = self._peeked[from_peeked:]
+        self._file.seek(n - from_peeked, io.SEEK_CUR)
+        self.position += n
+
+
+def _scan_streams(reader, trailing, stop=None, index_check=None):
+    """Yield (StreamHeader, its blocks, StreamSizes, offset) for every stream from the reader's
+    position, read from the headers alone (payloads skipped, every header checked, index frames
+    checked against the streams before them), up to `stop` (a frame boundary) if given, else to
+    the end of the data.  index_check: an _IndexCheck to use (it tells what indexes were met)."""
+    index_check = index_check or _IndexCheck()
+    while True:
+        offset = reader.position
+        header = _read_stream_header(reader)
+        blocks = []
+        while (block := _read_block_header(reader, header.block_size, len(blocks) + 1)) is not None:
+            reader.skip_exact(block.payload_len, f"block {len(blocks) + 1} payload")
+            blocks.append(block)
+        original = sum(block.raw_len for block in blocks)
+        _finish_stream(reader, original)
+        sizes = StreamSizes(original, reader.position - offset)
+        index_check.add(sizes)
+        yield header, blocks, sizes, offset
+        if not _another_stream_follows(reader, trailing, index_check, stop):
+            return
+
+
+def stream_table(fileobj, *, trailing="ignore"):
+    """The streams of the .cmz data in a seekable binary file object, from its current position
+    to its end, found without decoding: a list of StreamEntry(raw_offset, raw_len, offset,
+    length) in file order, the offsets counted from that position (raw_offset in the
+    decompressed output, offset in the file).
+
+    When the data ends with an index frame, the list comes from it (and from the index before
+    it, if its streams do not reach back to the start), and every stream it names is checked
+    where it says it lies (the stream header at its offset, the trailer and original length at
+    its end): an index that does not match its streams is a CmzipError.  Otherwise (after a cat
+    or an append without an index) the headers are scanned, payloads skipped by seeking.
+    trailing: what bytes that are not a stream mean, as for decompress_stream ("ignore": the
+    streams before them, as the Python API reads them; "error": a CmzipError).  The file
+    position is restored."""
+    start = fileobj.tell()
+    try:
+        end = fileobj.seek(0, io.SEEK_END)
+        return _stream_table(fileobj, start, end, trailing)[0]
+    finally:
+        fileobj.seek(start)
+
+
+def _stream_table(file, start, end, trailing):
+    """stream_table's work: (entries, where the data ends, whether an index was used)."""
+    indexed = []              # (where its streams begin, their StreamSizes), last index first
+    stop = end
+    while stop > start and (found := _index_ending_at(file, start, stop)) is not None:
+        frame_start, described = found
+        first = frame_start - sum(sizes.compressed for sizes in described)
+        if first < start:
+            raise CmzipError("corrupt index: it describes more bytes than precede it")
+        indexed.append((first, described))
+        stop = first
+    entries = []
+    raw_offset = 0
+    if stop > start or not indexed:
+        # The data before the first index's streams (all of it, without an index): scanned.
+        file.seek(start)
+        reader = _SeekingReader(file, end)
+        for _, _, sizes, offset in _scan_streams(reader, trailing, stop if indexed else None):
+            entries.append(StreamEntry(raw_offset, sizes.original, offset - start, sizes.compressed))
+            raw_offset += sizes.original
+        if not indexed or reader.position < stop:
+            # The end of the data, or bytes that are not a stream (ignored, with what follows
+            # them, as a sequential reader ignores them).
+            return entries, reader.position, False
+    for first, described in reversed(indexed):
+        offset = first
+        for sizes in described:
+            _check_stream_lies(file, offset, sizes)
+            entries.append(StreamEntry(raw_offset, sizes.original, offset - start, sizes.compressed))
+            raw_offset += sizes.original
+            offset += sizes.compressed
+    return entries, end, True
+
+
+def _read_at(file, offset, n):
+    file.seek(offset)
+    return _Reader(file).read_up_to(n)
+
+
+def _index_ending_at(file, start, stop):
+    """(where the frame begins, its StreamSizes) if a valid index frame ends at stop, else None
+    (also for a damaged one: the scan then finds it from its start and reports the damage)."""
+    if stop - start < _MIN_INDEX_LEN:
+        return None
+    frame_len, _, end_magic = _INDEX_FOOTER.unpack(
+        _read_at(file, stop - _INDEX_FOOTER.size, _INDEX_FOOTER.size))
+    if end_magic != INDEX_END_MAGIC or not _MIN_INDEX_LEN <= frame_len <= stop - start:
+        return None
+    frame = _read_at(file, stop - frame_len, frame_len)
+    reader = _Reader(io.BytesIO(frame))
+    try:
+        # Each entry takes 2 bytes at least, so the frame's length bounds the count.
+        described = _read_index_frame(reader, frame_len // 2)
+    except CmzipError:
+        return None
+    return stop - frame_len, described
+
+
+# The end of a stream: end marker, total_len (a varint of at most 10 bytes), CRC and check.
+_MAX_STREAM_END = 1 + _VARINT64[0] + _FIXED_TAIL
+_MIN_STREAM_LEN = _STREAM_FIELDS.size + _CRC_SIZE + 1 + 1 + _FIXED_TAIL
+
+
+def _check_stream_lies(file, offset, sizes):
+    """That a stream of sizes.compressed bytes holding sizes.original bytes lies at offset, as
+    an index says: a valid stream header there, and at its end a valid trailer after the end
+    marker, with that original length.  (Decoding it checks the rest.)"""
+    where = f"stream at offset {offset}"
+    try:
+        if sizes.compressed < _MIN_STREAM_LEN:
+            raise CmzipError(f"{sizes.compressed} bytes are too few for a stream")
+        _read_stream_header(_Reader(io.BytesIO(
+            _read_at(file, offset, _STREAM_FIELDS.size + _CRC_SIZE))))
+        tail_len = min(sizes.compressed - _STREAM_FIELDS.size - _CRC_SIZE, _MAX_STREAM_END)
+        tail = _read_at(file, offset + sizes.compressed - tail_len, tail_len)
+        # Backwards from the fixed tail: the varint's last byte has its high bit clear, its
+        # other bytes have it set, and the end marker (0) comes right before it.
+        last = len(tail) - _FIXED_TAIL - 1
+        first = last
+        while first > 0 and tail[first - 1] & 0x80:
+            first -= 1
+        if last < 1 or tail[last] & 0x80 or first < 1 or tail[first - 1] != 0:
+            raise CmzipError("no end marker and trailer where it should end")
+        trailer = _Reader(io.BytesIO(tail[first:]))
+        total_len, total_len_bytes = _read_varint(trailer, "trailer", "total_len", _VARINT64)
+        _read_fixed_tail(trailer, total_len_bytes, "trailer")
+        if total_len != sizes.original:
+            raise CmzipError(f"the stream holds {total_len} bytes, not {sizes.original}")
+    except CmzipError as error:
+        raise CmzipError(f"corrupt index: {where}: {error}") from None
 
 
 def read_info(fin):
     """Read the headers of the .cmz streams in fin, skipping the payloads without decoding
-    them. Checks everything except the payloads and the data CRCs; trailing bytes that are not
-    a stream are an error. Returns StreamInfo (the first stream's header, all blocks)."""
+    them. Checks everything except the payloads and the data CRCs (index frames included);
+    trailing bytes that are not a stream are an error. Returns StreamInfo (the first stream's
+    header, all blocks, how many streams and indexes)."""
     reader = _Reader(fin)
     headers, blocks = [], []
-    while True:
-        header = _read_stream_header(reader)
+    check = _IndexCheck()
+    for header, stream_blocks, _, _ in _scan_streams(reader, "error", index_check=check):
         headers.append(header)
-        stream_blocks = []
-        while (block := _read_block_header(reader, header.block_size,
-                                           len(stream_blocks) + 1)) is not None:
-            reader.skip_exact(block.payload_len, f"block {len(stream_blocks) + 1} payload")
-            stream_blocks.append(block)
-        _finish_stream(reader, sum(block.raw_len for block in stream_blocks))
         blocks += stream_blocks
-        if not reader.another_stream_follows("error"):
-            break
     original_size = sum(block.raw_len for block in blocks)
-    return StreamInfo(headers[0], tuple(blocks), original_size, reader.position, len(headers))
+    return StreamInfo(headers[0], tuple(blocks), original_size, reader.position, len(headers),
+                      check.indexes, check.ends_with_index)

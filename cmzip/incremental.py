@@ -11,7 +11,7 @@ import zlib
 
 from .container import (DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, MAGIC, StreamEncoder,
                         _decode_payload, _finish_stream, _read_block_header, _read_stream_header,
-                        _Reader, check_chunking)
+                        _Reader, check_chunking, index_frame_bytes)
 from .errors import CmzipEOFError, CmzipError
 from .levels import DEFAULT_LEVEL, check_level, predictor_flags
 
@@ -24,7 +24,8 @@ class CmzipCompressor:
     """Compress data incrementally, like lzma.LZMACompressor: compress(data) returns the
     compressed bytes that are ready (possibly b""), flush() the rest; the pieces joined are
     exactly what cmzip.compress() makes of all the data (a new stream every chunk_size bytes,
-    as there).  level, predictors, block_size and chunk_size as for CmzipFile."""
+    and after several streams their index, as there).  level, predictors, block_size and
+    chunk_size as for CmzipFile."""
 
     def __init__(self, level=DEFAULT_LEVEL, *, predictors=None, block_size=DEFAULT_BLOCK_SIZE,
                  chunk_size=DEFAULT_CHUNK_SIZE):
@@ -36,6 +37,7 @@ class CmzipCompressor:
         self._out = io.BytesIO()        # compressed bytes not yet returned
         self._encoder = None            # the stream being written, if any
         self._streams = 0
+        self._stream_sizes = []         # of the finished streams, for the index
         self._pending = bytearray()     # input not yet filling a whole block
         self._flushed = False
 
@@ -64,9 +66,15 @@ class CmzipCompressor:
         if self._encoder is None and self._streams == 0:   # no input: one empty stream
             self._new_stream()
         if self._encoder is not None:
-            self._encoder.finish()
-            self._encoder = None
+            self._finish_stream()
+        if len(self._stream_sizes) > 1:                  # as compress_stream() does
+            self._out.write(index_frame_bytes(self._stream_sizes))
         return self._take_output()
+
+    def _finish_stream(self):
+        self._encoder.finish()
+        self._stream_sizes.append(self._encoder.sizes)
+        self._encoder = None
 
     def _new_stream(self):
         self._encoder = StreamEncoder(self._out, self._level, self._block_size, self._predictors)
@@ -78,8 +86,7 @@ class CmzipCompressor:
         self._encoder.write_block(self._pending)
         self._pending.clear()
         if self._encoder.original_size == self._chunk_size:   # a whole chunk: end its stream
-            self._encoder.finish()
-            self._encoder = None
+            self._finish_stream()
 
     def _take_output(self):
         ready = self._out.getvalue()

@@ -2,78 +2,16 @@
 
 Seeking works as in lzma.LZMAFile (forward by decoding, backward by rewinding), with one
 shortcut: streams are independent, and where each one starts is known from the headers without
-decoding (see stream_table), so a seek goes straight to the stream that holds the target and
+decoding (container.stream_table: from the index, or from the headers), so a seek goes straight to the stream that holds the target and
 decodes forward from that stream's start only.  Seeking into the middle of a file of 16 MiB
 chunks decodes at most one chunk.
 """
 import bisect
 import io
 import sys
-from typing import NamedTuple
 
-from .container import (_finish_stream, _read_block_header, _read_stream_header, _Reader,
-                        _truncated, iter_decompressed)
+from .container import iter_decompressed, stream_table
 from .errors import CmzipError
-
-
-class StreamEntry(NamedTuple):
-    """Where one stream of a .cmz file is: its decoded bytes start at raw_offset of the
-    decompressed data and are raw_len long; its compressed bytes start at `offset` of the file
-    object (an absolute position, ready for seek) and are `length` long."""
-    raw_offset: int
-    raw_len: int
-    offset: int
-    length: int
-
-
-# TODO(merge): the parallel issue adds container.stream_table(fileobj), which reads a trailing
-# seek index when the file has one and scans the headers otherwise.  This is the header scan
-# only, with the same name and return shape; once that lands, import it from there instead.
-def stream_table(fileobj):
-    """The streams of the .cmz data in a seekable binary file object, from its current position
-    to the end, found from the headers without decoding: payloads are skipped with seek().
-    A list of StreamEntry.  Every header is validated (payloads and data checksums are not);
-    bytes after the last stream that are not a stream are ignored, as CmzipFile ignores them.
-    Raises CmzipError (CmzipEOFError when truncated) where a header is damaged.  Leaves the
-    file object's position anywhere."""
-    reader = _SkippingReader(fileobj)
-    entries = []
-    raw_offset = 0
-    while True:
-        start = reader.position
-        header = _read_stream_header(reader)
-        raw_len = 0
-        index = 1
-        while (block := _read_block_header(reader, header.block_size, index)) is not None:
-            reader.skip_exact(block.payload_len, f"block {index} payload")
-            raw_len += block.raw_len
-            index += 1
-        _finish_stream(reader, raw_len)
-        entries.append(StreamEntry(raw_offset, raw_len, reader.base + start,
-                                   reader.position - start))
-        raw_offset += raw_len
-        if not reader.another_stream_follows("ignore"):
-            return entries
-
-
-class _SkippingReader(_Reader):
-    """A _Reader over a seekable file that skips bytes by seeking instead of reading them."""
-
-    def __init__(self, file):
-        super().__init__(file)
-        self.base = file.tell()
-        self._end = file.seek(0, io.SEEK_END)
-        file.seek(self.base)
-
-    def skip_exact(self, n, what):
-        from_peeked = min(n, len(self._peeked))
-        self._peeked = self._peeked[from_peeked:]
-        rest = n - from_peeked
-        available = max(self._end - self._file.tell(), 0)
-        if rest > available:
-            raise _truncated(what, from_peeked + available, n)
-        self._file.seek(rest, io.SEEK_CUR)
-        self.position += n
 
 
 class DecodedReader(io.RawIOBase):
@@ -176,8 +114,9 @@ class DecodedReader(io.RawIOBase):
             # the last stream starting at or before the target (a later empty one included)
             entry = table[bisect.bisect_right([e.raw_offset for e in table], target) - 1]
             if target < self._pos or entry.raw_offset > self._pos:
-                self._fp.seek(entry.offset)
-                self._start_decoding(iter_decompressed(self._fp), entry.raw_offset)
+                self._fp.seek(self._start + entry.offset)
+                self._start_decoding(iter_decompressed(self._fp, mid_file=entry.offset > 0),
+                                     entry.raw_offset)
         elif target < self._pos:    # no usable table: rewind to the start, as lzma does
             self._fp.seek(self._start)
             self._start_decoding(iter_decompressed(self._fp), 0)

@@ -269,3 +269,56 @@ def test_bench_reports_the_learners_own_bits_per_byte(tmp_path):
     total = result["totals"]["cmzip L1 [context,gru]"]["learners"]["gru"]
     assert total["bits_per_byte"] == pytest.approx(learner["bits_per_byte"])
     assert "Online learners" in bench.to_markdown(result)
+
+
+@pytest.mark.slow
+def test_threads_report_the_speed_up_and_the_ratio_cost_of_chunking(tmp_path):
+    """--threads 1,2 with 64 KiB chunks, through the real cmzip: one stream against chunks,
+    per file and in total, from the same figures as the other tables."""
+    (tmp_path / "text").write_bytes(sample("text", 150000, seed=5))
+    result = bench.run_bench([str(tmp_path)], levels=[1], baselines=False, threads=[1, 2],
+                             chunk_size=1 << 16)
+    assert result["ok"], bench.failures(result)
+    names = [c["name"] for c in result["compressors"]]
+    assert names == ["cmzip L1 1 stream", "cmzip L1 -T 1", "cmzip L1 -T 2"]
+    (summary,) = result["parallel"]
+    assert summary["chunk_size"] == 1 << 16 and summary["scheduler"] == "threads"
+    (row,) = result["files"]
+    one, t1, t2 = (row["results"][name] for name in names)
+    assert t1["sha256"] == t2["sha256"] != one["sha256"]        # chunked: other bytes, the same
+    file_row, total_row = summary["rows"]
+    assert file_row["one_stream"] == one["compressed"] and file_row["chunked"] == t1["compressed"]
+    assert file_row["chunking_cost"] == pytest.approx(t1["compressed"] / one["compressed"] - 1)
+    assert file_row["chunking_cost"] > 0                          # 3 chunks start cold
+    speedup = file_row["threads"][2]["compress_speedup"]
+    assert speedup == pytest.approx(t1["compress_seconds"] / t2["compress_seconds"])
+    assert total_row["chunked"] == result["totals"]["cmzip L1 -T 1"]["compressed"]
+    markdown = bench.to_markdown(result)
+    assert "Parallel, level 1" in markdown and "64 KiB chunks" in markdown
+    assert f"{100 * file_row['chunking_cost']:+.2f}%" in markdown
+
+
+def test_a_thread_count_that_writes_other_bytes_is_a_failure():
+    def figures(digest, seconds):
+        return {"compressed": 100, "compress_seconds": seconds, "decompress_seconds": seconds,
+                "sha256": digest, "error": None}
+    compressors = [{"kind": "cmzip", "level": 1, "name": "one", "parallel": {"chunk_size": bench.ONE_STREAM}},
+                   {"kind": "cmzip", "level": 1, "name": "t1", "parallel": {"threads": 1, "chunk_size": 1 << 16}},
+                   {"kind": "cmzip", "level": 1, "name": "t2", "parallel": {"threads": 2, "chunk_size": 1 << 16}}]
+    row = {"file": "f", "size": 1000,
+           "results": {"one": figures("a", 1.0), "t1": figures("b", 1.0), "t2": figures("c", 0.5)}}
+    totals = {name: {"original": 1000, "compressed": 100, "compress_kbps": 1.0,
+                     "decompress_kbps": 1.0} for name in ("one", "t1", "t2")}
+    bench.parallel_summary({"compressors": compressors, "files": [row], "totals": totals})
+    assert row["results"]["t2"]["error"] == "NOT THE SAME BYTES as t1"
+    assert row["results"]["t1"]["error"] is None
+
+
+def test_bad_thread_lists_and_chunk_sizes_are_clear_errors(files_dir):
+    runner = CliRunner()
+    for args, message in ((["--threads", "1,x"], "bad thread list"),
+                          (["--threads", "0,2"], "bad thread list"),
+                          (["--threads", "1,2", "--chunk-size", "100K"], "--chunk-size"),
+                          (["--chunk-size", "64K"], "go with --threads")):
+        result = runner.invoke(bench.bench_command, [str(files_dir), *args])
+        assert result.exit_code == 1 and message in result.output, result.output

@@ -336,8 +336,8 @@ def decoded_bytes(monkeypatch):
     return decoded
 
 
-def test_the_stream_table_is_found_from_the_headers(chunked, decoded_bytes):
-    from cmzip.reading import stream_table
+def test_the_stream_table_is_found_without_decoding(chunked, decoded_bytes):
+    from cmzip.container import INDEX_MAGIC, stream_table
     data, blob = chunked
     table = stream_table(io.BytesIO(blob))
     assert decoded_bytes == []                                   # nothing decoded
@@ -346,7 +346,9 @@ def test_the_stream_table_is_found_from_the_headers(chunked, decoded_bytes):
     for entry in table:       # each entry is a whole stream, decoding to its part of the data
         stream = blob[entry.offset:entry.offset + entry.length]
         assert cmzip.decompress(stream) == data[entry.raw_offset:entry.raw_offset + entry.raw_len]
-    assert sum(entry.length for entry in table) == len(blob)
+    end = table[-1].offset + table[-1].length
+    assert sum(entry.length for entry in table) == end
+    assert blob[end:].startswith(INDEX_MAGIC)                    # then the streams' index
     assert stream_table(io.BytesIO(blob + b"not a stream")) == table    # ignored, as by reading
 
 
@@ -374,7 +376,7 @@ def test_damaged_headers_make_seeking_decode_forward(chunked, decoded_bytes):
     """Without a trustworthy table, a seek decodes from the start, as lzma's does, and meets
     the damage where reading would."""
     data, blob = chunked
-    from cmzip.reading import stream_table
+    from cmzip.container import stream_table
     last = stream_table(io.BytesIO(blob))[-1]
     damaged = bytearray(blob)
     damaged[last.offset + 8] ^= 0xFF                             # the last stream's header
