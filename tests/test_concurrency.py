@@ -39,21 +39,40 @@ def test_processes_give_the_same_bytes(expected):
 
 
 def test_two_threads_code_side_by_side_and_give_the_same_bytes():
-    """The compiled block loop releases the GIL: two threads coding different inputs at once
-    give exactly the bytes of one at a time, in less wall time than one after the other (on a
-    machine with two cores or more)."""
-    import os
-    import time
-    inputs = [sample("text", 600_000, seed=21), sample("binary", 600_000, seed=22)]
-    cmzip.compress(b"warm up the compiled code", 1)
-    start = time.perf_counter()
+    """Two threads coding different inputs at once give exactly the bytes of one at a time."""
+    inputs = [sample("text", 300_000, seed=21), sample("binary", 300_000, seed=22)]
     alone = [cmzip.compress(data, 1) for data in inputs]
-    serial = time.perf_counter() - start
     with ThreadPoolExecutor(max_workers=2) as pool:
-        start = time.perf_counter()
         together = list(pool.map(lambda data: cmzip.compress(data, 1), inputs))
-        parallel = time.perf_counter() - start
     assert together == alone
     assert [cmzip.decompress(p) for p in together] == inputs
-    if (os.cpu_count() or 1) >= 2:
-        assert parallel < 0.85 * serial, (parallel, serial)
+
+
+def test_the_compiled_loop_releases_the_gil():
+    """While one thread is inside the compiled block loop, Python code runs in another: the
+    main thread counts while a worker compresses.  (Whether that makes two threads faster
+    than one is for `cmzip bench --threads`, not a timed unit test on a shared machine.)  With
+    the GIL held, the count could only move before the call starts or after it ends, never
+    while the worker is inside it."""
+    import threading
+    from cmzip.codec import Codec
+    data = sample("text", 400_000, seed=23)
+    Codec(1).encode_block(b"warm up the compiled code")
+    codec = Codec(1)
+    codec._start(len(data))             # the models, built before the timed part
+    inside = threading.Event()
+    done = threading.Event()
+
+    def worker():
+        inside.set()
+        codec.encode_block(data)        # about 0.3 s in the compiled loop
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait()
+    count = 0
+    while not done.is_set():
+        count += 1
+    thread.join()
+    assert count > 200_000, count
