@@ -876,16 +876,55 @@ def matplotlib_available():
 
 
 def plot(result, path):
-    """A grouped bar chart of bits per byte, per file (and the total), one bar per compressor.
-    Needs matplotlib (`pip install cmzip[plot]`); the format follows the file's extension."""
+    """Two charts side by side: the frontier (total bits per byte against compression speed,
+    one point per compressor, cmzip's levels joined in order) and bits per byte per file (and
+    the total), one bar per compressor.  Needs matplotlib (`pip install cmzip[plot]`); the
+    format follows the file's extension."""
     from matplotlib.figure import Figure  # lazy; Figure needs no pyplot and no GUI backend
 
     compressors = [c["name"] for c in result["compressors"]]
     labels = [row["file"] for row in result["files"]] + ["total"]
-    width = 0.8 / max(1, len(compressors))
     bars = len(labels) * max(1, len(compressors))
-    figure = Figure(figsize=(max(6.0, 3 + 0.18 * bars), 4.5), layout="constrained")
-    axes = figure.add_subplot()
+    figure = Figure(figsize=(6 + max(6.0, 3 + 0.18 * bars), 4.5), layout="constrained")
+    frontier, per_file = figure.subplots(1, 2, width_ratios=[6, max(6.0, 3 + 0.18 * bars)])
+    _plot_frontier(frontier, result)
+    _plot_bars(per_file, result, compressors, labels)
+    figure.savefig(path, dpi=120)
+
+
+def _plot_frontier(axes, result):
+    """Total bits per byte against total compression speed (log scale): the better compressors
+    sit low and to the right; a compressor that another beats on both axes is off the
+    frontier."""
+    points, kinds, levels = {}, {}, []
+    for compressor in result["compressors"]:
+        name = compressor["name"]
+        totals = result["totals"][name]
+        if totals["compress_kbps"] is None or totals["bpb"] is None:
+            continue
+        points[name] = (totals["compress_kbps"], totals["bpb"])
+        kinds[name] = compressor["kind"]
+        if (compressor["kind"] == "cmzip" and not compressor.get("predictors")
+                and not compressor.get("parallel")):
+            levels.append((compressor["level"], name))
+    levels = [name for _, name in sorted(levels)]
+    if len(levels) > 1:         # cmzip's own levels, joined in order
+        axes.plot([points[n][0] for n in levels], [points[n][1] for n in levels], "-",
+                  color="tab:blue", alpha=0.5, zorder=1)
+    for name, (speed, bpb) in points.items():
+        ours = kinds[name] == "cmzip"
+        axes.scatter([speed], [bpb], color="tab:blue" if ours else "tab:red",
+                     marker="o" if ours else "s", zorder=2)
+        axes.annotate(name, (speed, bpb), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    axes.set_xscale("log")
+    axes.set_xlabel("compression speed, KB/s (log scale; one process per file)")
+    axes.set_ylabel("total bits per byte (lower is better)")
+    axes.set_title("ratio against speed")
+    axes.grid(alpha=0.3)
+
+
+def _plot_bars(axes, result, compressors, labels):
+    width = 0.8 / max(1, len(compressors))
     # Tiny files cost tens of bits per byte (headers); clip them so the rest stays readable.
     axes.set_ylim(0, PLOT_MAX_BPB)
     for i, name in enumerate(compressors):
@@ -900,10 +939,9 @@ def plot(result, path):
                           va="top", fontsize=6, color="white")
     axes.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
     axes.set_ylabel("bits per byte (lower is better)")
-    axes.set_title("cmzip bench: bits per byte")
+    axes.set_title("bits per byte, per file")
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axes.grid(axis="y", alpha=0.3)
-    figure.savefig(path, dpi=120)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -943,7 +981,8 @@ def _echo_warning(message, category, filename, lineno, file=None, line=None):
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
               help="Also write the Markdown tables to this file.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Draw a bar chart of bits per byte (PNG, SVG, PDF; needs cmzip[plot]).")
+              help="Draw the ratio-speed frontier and a bar chart of bits per byte per file "
+                   "(PNG, SVG, PDF; needs cmzip[plot]).")
 @click.option("--external", "externals", multiple=True, metavar='"CMD ARGS"',
               help='Also measure an external filter compressor, e.g. --external "xz -9e"; '
                    'decompression runs CMD ARGS -d. Repeatable; skipped with a warning if '
