@@ -2,14 +2,16 @@
 returns bytes.  The models carry over from one block of a stream to the next (the byte learners
 keep their weights, but start each block with a fresh hidden state and training window).
 
-Levels without byte learners code a block in one compiled call.  With byte learners (the GRU and
-the QCT, still numpy code), Python drives the loop one byte per compiled call: before each byte
-every learner predicts the byte's distribution, which becomes its 255 bit predictions (one per
-node of the bit tree, model.ext); after it, the learners see the byte and train.
+Levels without byte learners code a block in one compiled call, and so do levels whose only
+learner is the compiled GRU (learner_loop.py).  With the QCT (still numpy code), Python drives the
+loop one byte per compiled call: before each byte every learner predicts the byte's distribution,
+which becomes its 255 bit predictions (one per node of the bit tree, model.ext); after it, the
+learners see the byte and train (the GRU in one compiled call).
 """
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import learner_loop
 from .coder import decoded_exactly, flush, new_decoder, new_encoder, start_decoding
 from .container import max_payload_len
 from .errors import CmzipError
@@ -73,7 +75,6 @@ class Codec:
         coder = new_decoder(bytes(payload), self.config["min_bit_cost"])
         out = np.zeros(n, dtype=np.uint8)
         if self.learners:
-            start_decoding(coder)
             status = self._code_with_learners(model, coder, out, out)
         else:
             status = decode_block(model, coder, out)
@@ -81,13 +82,29 @@ class Codec:
             raise CmzipError("corrupt data: the payload does not decode to the block's length")
         return out.tobytes()
 
+    # tests set this to run a compiled learner through the Python-driven loop
+    python_loop = False
+
     def _code_with_learners(self, model, coder, data, decoded):
-        """The block loop, one compiled call per byte, with the byte learners in between.
-        Encoding: data holds the bytes and decoded is None; decoding: the bytes go to decoded."""
-        # one BLAS thread: the learners' products are small, and two threads made them several
-        # times slower here
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._learner_loop(model, coder, data, decoded)
+        """The block loop with the byte learners.  Encoding: data holds the bytes and decoded is
+        None; decoding: the bytes go to decoded."""
+        learners = self.learners
+        if len(learners) == 1 and getattr(learners[0], "compiled", False) and not self.python_loop:
+            gru = learners[0].core
+            if decoded is None:
+                status = learner_loop.encode_block(model, coder, data, gru)
+            else:
+                status = learner_loop.decode_block(model, coder, decoded, gru)
+        else:
+            if decoded is not None:
+                start_decoding(coder)
+            # one BLAS thread: the learners' products are small, and two threads made them
+            # several times slower here
+            with threadpool_limits(limits=1, user_api="blas"):
+                status = self._learner_loop(model, coder, data, decoded)
+        for learner in learners:
+            learner.end_block()
+        return status
 
     def _learner_loop(self, model, coder, data, decoded):
         view = _LearnerView(len(data))
@@ -98,7 +115,7 @@ class Codec:
             view.t = i
             for j, learner in enumerate(self.learners):
                 learner.start_byte(view)
-                model.ext[j] = learner.dist.tree()
+                model.ext[j] = learner.tree()
             byte = code_byte(model, coder, 0 if decoding else data[i], decoding)
             if byte < 0:
                 return byte

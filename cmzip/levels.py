@@ -53,20 +53,22 @@ _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
 _FULL6 = _FULL + ["rec3", "stride4", "insn_ops"]
 _MAX = _FULL + ["rec3", "aligned2"]
 
-# The byte learners of the stronger levels, sized by what each level can spend (measured on
-# Calgary's 14 text files, codec compress only, with and without the GRU):
-#   level 5, hidden 96:  2.0274 -> 2.0151 bpb (-0.61%); with a rank-16 low-rank adapter on its
-#            output layer (cmzip.learn's LoRA, lr 0.01) 2.0144 (-0.64%); hidden 128 gave -0.74%
-#            but took the default level under 30 KB/s on book1
-#   level 8, hidden 256: 1.9819 -> 1.9619 (-1.01%), at about twice level 8's time without it
-# Level 9 keeps hidden 128: its QCT already makes it the slowest level.
-# The byte learners of the stronger levels.  Level 5 no longer has one: it is the fast
-# context-mixing level.  The codec codes a block in order (one lane), so the GRU back-propagates
-# a window of 10 bytes every 10 bytes, as its seed does (calgary/paper1 at level 6, hidden 128:
-# window 2 gave 2.0611 bpb at 1.7 KB/s with the GRU's own 3.09; window 10 2.0532 at 4.4 KB/s
-# with its own 2.85; level 5 without it 2.0830), and the QCT makes a batch of 16 bytes.
-_GRU = ("gru", {"hidden": 128, "train_lanes": 1, "window": 10})
-_GRU_WIDE = ("gru", {"hidden": 256, "train_lanes": 1, "window": 10})
+# The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
+# (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
+# the last `window` steps and AdamW takes a step.  Measured on Calgary's 14 text files (2.37 MB),
+# level 6, codec compress only (experiments/gru_gain.py), CPU time per byte:
+#   without the GRU                               558926 bytes, 1.8886 bpb,  3.4 us/byte
+#   hidden 128, window 10, every 10, lr 0.005     554065 (-0.87%),           45 us/byte (GRU alone 2.685 bpb)
+#   hidden 128, window 20, every 5,  lr 0.002     551169 (-1.39%),           92 us/byte (GRU alone 2.565 bpb)
+# On paper1, paper2, progc and bib (286 KB; without the GRU 68026 bytes), hidden 128: window 10 /
+# every 10 at lr 0.001, 0.002, 0.005, 0.01: -0.98%, -1.38%, -1.42%, -1.05%; window 10 / every 5,
+# lr 0.005: -1.52% (66 us/byte); window 20 / every 5: -1.81% (lr 0.002), -1.75% (lr 0.005); with
+# lr 0.005: beta2 0.99 -1.36%, an update-gate bias of 1 -1.46%, clipping by value at 1 -1.41%
+# (by norm at 5: -1.42%); SGD (lr 0.1, clipped by value at 5) -0.39%.
+# Levels 6, 7 and 9 take the faster GRU (about 20 KB/s), level 8 the stronger one (about 10 KB/s).
+# Before (numpy, window 10 every 10 bytes): 1-4 KB/s, level 8 (hidden 256) -1.01%.
+_GRU = ("gru", {"hidden": 128, "window": 10, "every": 10, "lr": 0.005})
+_GRU_STRONG = ("gru", {"hidden": 128, "window": 20, "every": 5, "lr": 0.002})
 _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 
 # slot_bits: log2 of the bucket table's slots (16 bytes each; 22 -> 64 MiB), shared by all
@@ -93,7 +95,7 @@ LEVELS = {
     7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
     8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "byte"],
-            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_WIDE]),
+            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
     9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU, _QCT]),
 }

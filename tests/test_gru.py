@@ -1,167 +1,160 @@
-"""The GRU byte predictor: its hand-written BPTT against finite differences, exactness of its
-arithmetic, encoder/decoder parity inside the codec, and that it learns."""
+"""The compiled GRU byte predictor (models/gru_core.py): its truncated BPTT against finite
+differences and against torch autograd on the same weights, the compiled block loop against the
+Python-driven one, encoder/decoder parity inside the codec, and that it learns."""
 import numpy as np
 import pytest
 
-from cmzip import exact
 from cmzip.codec import Codec
-
-from cmzip.models.gru import A_GRID, G_GRID, W_GRID, GRUPredictor
+from cmzip.models import gru_core as core
+from cmzip.models.gru import GRUPredictor
 from cmzip.samples import sample
-from learner_history import LaneHistory, bit_inputs
+
+INPUTS = np.array([5, 9, 7, 200, 9, 5])
+TARGETS = np.array([200, 9, 5, 1])          # the last four predictions are in the loss
 
 
-class FakeHistory:
-    def __init__(self, lanes):
-        self.lanes = lanes
+def _tiny(window=6, seed=7):
+    """A small GRU moved off its initial symmetries (zero biases), with a non-zero start state."""
+    gru = GRUPredictor(dict(hidden=8, window=window, every=4, seed=seed))
+    rng = np.random.default_rng(3)
+    gru.core.theta[:] += rng.normal(0, 0.3, gru.core.theta.shape)
+    h0 = rng.uniform(-0.5, 0.5, 8)
+    return gru, h0
 
 
-def _tiny(exact_math):
-    gru = GRUPredictor(dict(embed=3, hidden=4, window=3, train_lanes=2, seed=7), exact=exact_math)
-    gru.start_block(FakeHistory(2))
-    return gru
-
-
-def _window_loss(gru, h0, inputs, targets):
-    """Mean cross-entropy (nats) of the window's predictions, by a plain forward pass."""
-    gru._use_weights()
-    gru.h = h0.copy()
-    loss = 0.0
-    for byte, target in zip(inputs, targets):
-        rec = gru._forward(byte)
-        p = rec["weights"] / rec["weights"].sum(axis=1, keepdims=True)
-        loss -= np.log(p[np.arange(len(target)), target]).sum()
-    return loss / (len(inputs) * len(inputs[0]))
+def _gradient(gru, h0):
+    """The compiled window gradient (mean cross-entropy of the last len(TARGETS) predictions)
+    and that loss, from hidden state h0."""
+    c = gru.core
+    c.grad[:] = 0.0
+    c.touched[:] = 0
+    c.h[:] = h0
+    core.gru_window_gradient(c, INPUTS, TARGETS)
+    first = len(INPUTS) - len(TARGETS)
+    loss = -np.mean([np.log(c.ring_p[first + i, t]) for i, t in enumerate(TARGETS)])
+    return c.grad.copy(), loss
 
 
 def test_bptt_gradient_matches_finite_differences():
-    gru = _tiny(exact_math=False)
-    rng = np.random.default_rng(3)
-    for v in gru.params.values():                 # move off the zero biases / init symmetry
-        v += rng.normal(0, 0.3, v.shape)
-    inputs = [np.array([5, 9]), np.array([7, 5]), np.array([9, 200])]
-    targets = [np.array([7, 5]), np.array([9, 200]), np.array([1, 5])]
-    h0 = rng.uniform(-0.5, 0.5, (2, 4))
-    gru._use_weights()
-    gru.h = h0.copy()
-    records = []
-    for byte, target in zip(inputs, targets):
-        rec = gru._forward(byte)
-        rec["target"], rec["mask"] = target, np.ones(2, dtype=bool)
-        records.append(rec)
-    grads, count = gru.window_gradients(records)
-    assert count == 6
+    gru, h0 = _tiny()
+    grad, _ = _gradient(gru, h0)
+    theta = gru.core.theta
+    rows = sorted(set(INPUTS.tolist()))
+    h3 = 3 * 8
+    checked = [r * h3 + k for r in rows for k in range(h3)]              # input rows read
+    checked += list(range(gru.core.x_table.size, theta.size))          # every dense parameter
     eps = 1e-6
-    for name, param in gru.params.items():
-        numeric = np.zeros_like(param)
-        for i in range(param.size):
-            old = param.flat[i]
-            param.flat[i] = old + eps
-            up = _window_loss(gru, h0, inputs, targets)
-            param.flat[i] = old - eps
-            down = _window_loss(gru, h0, inputs, targets)
-            param.flat[i] = old
-            numeric.flat[i] = (up - down) / (2 * eps)
-        scale = np.abs(numeric).max()
-        assert scale > 0, name
-        rel = np.abs(grads[name] - numeric).max() / scale
-        assert rel < 1e-6, (name, rel)
+    numeric = np.zeros(theta.size)
+    for i in checked:
+        old = theta[i]
+        theta[i] = old + eps
+        up = _gradient(gru, h0)[1]
+        theta[i] = old - eps
+        down = _gradient(gru, h0)[1]
+        theta[i] = old
+        numeric[i] = (up - down) / (2 * eps)
+    scale = np.abs(numeric).max()
+    assert scale > 0.01
+    assert np.abs(grad - numeric).max() < 1e-6 * scale
+    unread = np.ones(theta.size, dtype=bool)
+    unread[checked] = False
+    assert not grad[unread].any()                 # rows of bytes the window did not read: 0
 
 
-def test_grids_keep_every_product_exact():
-    gru = GRUPredictor()                          # default sizes; construction checks the bounds
-    for v in gru.w.values():
-        assert np.array_equal(v, exact.to_grid(v, *W_GRID))
-    # the largest backward product: a window of training samples against signals on the G grid
-    exact.check_exact_products(gru.cfg["window"] * gru.cfg["train_lanes"], *A_GRID, *G_GRID)
-    with pytest.raises(ValueError):
-        exact.check_exact_products(1 << 20, 16, 8.0, 20, 4.0)
+def test_bptt_gradient_matches_torch_autograd():
+    torch = pytest.importorskip("torch")
+    gru, h0 = _tiny()
+    grad, loss = _gradient(gru, h0)
+    c, n_h = gru.core, 8
+    weights = {name: torch.tensor(getattr(c, name), dtype=torch.float64, requires_grad=True)
+               for name in ("x_table", "w_h", "b_h", "w_o", "b_o")}
+    x_table, w_h, b_h, w_o, b_o = weights.values()
+    h = torch.tensor(h0, dtype=torch.float64)
+    losses = []
+    first = len(INPUTS) - len(TARGETS)
+    for i, byte in enumerate(INPUTS):
+        gi, gh = x_table[byte], h @ w_h + b_h
+        r = torch.sigmoid(gi[:n_h] + gh[:n_h])
+        z = torch.sigmoid(gi[n_h:2 * n_h] + gh[n_h:2 * n_h])
+        n = torch.tanh(gi[2 * n_h:] + r * gh[2 * n_h:])
+        h = n + z * (h - n)
+        if i >= first:
+            losses.append(-torch.log_softmax(h @ w_o + b_o, dim=0)[TARGETS[i - first]])
+    torch_loss = torch.stack(losses).mean()
+    torch_loss.backward()
+    assert abs(torch_loss.item() - loss) < 1e-12
+    expected = np.concatenate([w.grad.numpy().ravel() for w in weights.values()])
+    assert np.abs(grad - expected).max() < 1e-12 * np.abs(expected).max()
 
 
-def test_input_gates_are_the_same_computed_per_lane_or_from_the_table():
-    gru = GRUPredictor(dict(seed=5))
-    gru.params["b_in"] += exact.to_grid(np.linspace(-1, 1, gru.params["b_in"].size), *W_GRID)
-    gru._use_weights()
-    byte = np.array([0, 7, 255, 7, 65, 200, 13, 0, 99, 128])
-    direct = gru._input_gates(byte)                   # few lanes: each lane's row computed
-    assert gru.input_table is None
-    many = np.resize(byte, 300)                       # many lanes: the 256-row table, gathered
-    from_table = gru._input_gates(many)
-    assert gru.input_table is not None
-    assert np.array_equal(from_table[:len(byte)], direct)
-    assert np.array_equal(gru._input_gates(byte), direct)     # the table, once built, serves all
+def test_truncation_drops_the_gradient_through_older_steps():
+    # the same last four steps with a window of 4 instead of 6: the loss is the same function of
+    # the hidden state before its window, so the gradient through the two older steps is gone
+    gru, h0 = _tiny(window=4)
+    c = gru.core
+    c.grad[:] = 0.0
+    c.h[:] = h0
+    core.gru_window_gradient(c, INPUTS, TARGETS)      # a ring of 4 keeps the last 4 steps
+    short = c.grad.copy()
+    long_gru, _ = _tiny(window=6)
+    full, _ = _gradient(long_gru, h0)
+    assert np.array_equal(c.theta, long_gru.core.theta)
+    assert not np.allclose(short, full)
+    # the input rows read only by the two older steps (byte 5 first, then 9) get nothing
+    assert np.any(full[5 * 24:6 * 24]) and np.any(short[9 * 24:10 * 24])
 
 
-def test_initialisation_is_deterministic_and_on_the_grid():
-    a, b, c = GRUPredictor(dict(seed=3)), GRUPredictor(dict(seed=3)), GRUPredictor(dict(seed=4))
-    for k in a.params:
-        assert np.array_equal(a.params[k], b.params[k])
-        assert np.array_equal(a.params[k], exact.to_grid(a.params[k], *W_GRID))
-    assert not np.array_equal(a.params["w_h"], c.params["w_h"])
+def _codec(level, cfg, python_loop=False):
+    codec = Codec(level)
+    codec.config = dict(codec.config, byte_models=[("gru", cfg)], learners_from=0)
+    codec.python_loop = python_loop
+    return codec
 
 
-def _feed(gru, data, lanes):
-    """Drive the predictor over `data` split into lanes, as the codec does; returns the
-    probability it gave each coded byte, per step (steps, lanes).  Every 16th step also checks
-    the bit predictions the codec would take (lane 0's tree) against every lane's distribution."""
-    hist = LaneHistory(len(data), lanes)
-    gru.start_block(hist)
-    src = np.frombuffer(data + b"\0", dtype=np.uint8)
-    probs = []
-    for t in range(hist.steps):
-        gru.start_byte(hist)
-        byte = src[np.where(hist.active, hist.pos, len(data))]
-        p = gru.dist.byte_probability(byte.astype(np.int64))
-        probs.append(np.where(hist.active, p, np.nan))         # lanes past their end: no byte
-        if t % 16 == 0:
-            tree = gru.dist.tree()
-            c0 = np.ones(lanes, dtype=np.int64)
-            for bitpos in range(8):
-                inputs = bit_inputs(gru.dist, c0, bitpos)
-                assert inputs[0] == tree[c0[0]]
-                assert np.abs(inputs).max() <= 3071
-                c0 = (c0 << 1) | ((byte.astype(np.int64) >> (7 - bitpos)) & 1)
-        hist.push(byte)
-    return np.array(probs)
+CFG = dict(hidden=16, window=6, every=3)
 
 
-def test_it_learns_a_repeating_pattern():
-    gru = GRUPredictor(dict(hidden=32, embed=16, window=5, lr=0.05))
-    probs = _feed(gru, b"0123456789abcdefghijklmnopqrstuv" * 100, lanes=8)
-    assert np.nanmean(probs[:10]) < 0.1
-    assert np.nanmean(probs[200:300]) > 0.9, np.nanmean(probs[200:300])
-    assert gru.metrics.summary()["updates"] >= 60
-
-
-def test_it_learns_a_pattern_that_needs_more_than_one_byte_of_context():
-    gru = GRUPredictor(dict(hidden=32, embed=16, window=5, lr=0.05))
-    probs = _feed(gru, b"the cat sat on the mat; " * 300, lanes=8)
-    assert np.nanmean(probs[600:850]) > 0.85, np.nanmean(probs[600:850])
-
-
-@pytest.mark.parametrize("lora_rank", [0, 4])
-def test_gru_state_is_identical_after_encode_and_decode(lora_rank):
-    cfg = dict(hidden=16, embed=8, window=4, train_lanes=1, lora_rank=lora_rank)   # one lane
-    data = sample("text", 6000, seed=5)
-    enc = Codec(5)
-    enc.config = dict(enc.config, byte_models=[("gru", cfg)], learners_from=0)
-    payload = enc.encode_block(data)
-    dec = Codec(5)
-    dec.config = dict(dec.config, byte_models=[("gru", cfg)], learners_from=0)
-    assert dec.decode_block(payload, len(data)) == data
+@pytest.mark.parametrize("cfg", [CFG, dict(CFG, optimizer="sgd", lr=0.05, momentum=0.5,
+                                             clip="value", clip_limit=0.5, every=1)])
+def test_encoder_and_decoder_states_are_identical_and_the_python_loop_codes_the_same(cfg):
+    data = [sample("text", 5000, seed=5), sample("text", 3000, seed=6)]   # two blocks
+    enc, dec, py = _codec(6, cfg), _codec(6, cfg), _codec(6, cfg, python_loop=True)
+    for block in data:
+        payload = enc.encode_block(block)
+        assert py.encode_block(block) == payload
+        assert dec.decode_block(payload, len(block)) == block
     a, b = enc.learners[0].state(), dec.learners[0].state()
     assert a.keys() == b.keys()
     for k in a:
-        assert np.array_equal(np.asarray(a[k]), np.asarray(b[k])), k
-    assert enc.learners[0].metrics.summary()["updates"] > 10
+        assert np.array_equal(a[k], b[k]), k
+    summary = enc.learners[0].metrics.summary()
+    assert summary["updates"] >= 8000 // cfg["every"] - 2 and summary["bytes"] == 7998
 
 
-def test_bad_settings_are_one_line_errors_and_odd_ones_warnings():
+def test_it_learns_a_pattern_that_needs_more_than_one_byte_of_context():
+    codec = _codec(1, dict(hidden=32, window=8, every=4, lr=0.01))
+    codec.encode_block(b"the cat sat on the mat; " * 300)
+    early = codec.learners[0].metrics.bits_per_byte
+    codec.encode_block(b"the cat sat on the mat; " * 100)
+    summary = codec.learners[0].metrics.summary()
+    late = (summary["bits_per_byte"] * summary["bytes"] - early * 7200) / 2400
+    assert early < 2.0 and late < 0.3, (early, late)
+
+
+def test_bad_settings_are_one_line_errors():
     from cmzip.errors import CmzipError
     with pytest.raises(CmzipError, match="invalid GRU settings: hidden") as error:
         GRUPredictor(dict(hidden=0))
     assert "\n" not in str(error.value)
     with pytest.raises(CmzipError, match="hiden"):
         GRUPredictor(dict(hiden=64))
-    gru = GRUPredictor(dict(lr=0.2, hidden=8, embed=4))
-    assert any("lr" in w and "diverge" in w for w in gru.warnings)
+    with pytest.raises(CmzipError, match="multiple of 8"):
+        GRUPredictor(dict(hidden=12))
+    with pytest.raises(CmzipError, match="every"):
+        GRUPredictor(dict(window=4, every=5))
+
+
+def test_initialisation_is_deterministic():
+    a, b, c = (GRUPredictor(dict(hidden=8, seed=s)) for s in (3, 3, 4))
+    assert np.array_equal(a.core.theta, b.core.theta)
+    assert not np.array_equal(a.core.theta, c.core.theta)

@@ -541,3 +541,20 @@ def test_grid_norm_is_a_close_exact_estimate_of_the_global_norm():
     clipped, norm = clip_by_global_norm(grads, 1.0, grid_bits=12)
     assert norm == grid_norm(grads)
     assert abs(global_norm(clipped) - 1.0) < 1e-3
+
+
+def test_compiled_exp_is_bit_identical_to_exp_portable():
+    import numba
+    from cmzip.learn import kernels
+
+    @numba.njit
+    def many(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = kernels.exp(x[i])
+        return out
+
+    x = np.concatenate([np.linspace(-800, 800, 20001), learn.uniform(20000, seed=9, low=-40, high=40),
+                        [0.0, -0.0, 1e-300, 709.0, -745.0]])
+    assert np.array_equal(many(x), exact.exp_portable(x))
+

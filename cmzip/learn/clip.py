@@ -10,12 +10,17 @@ import math
 
 import numpy as np
 
+from . import kernels
+
 
 def clip_by_value(grads, limit):
     """Every gradient element clipped to [-limit, limit] (new arrays)."""
     if not limit > 0:
         raise ValueError(f"clip limit must be positive, got {limit!r}")
-    return {name: np.clip(g, -limit, limit) for name, g in grads.items()}
+    clipped = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
+    for g in clipped.values():              # the compiled learners' kernel, on our own copies
+        kernels.clip_values_all(g.reshape(-1), float(limit))
+    return clipped
 
 
 def global_norm(grads):

@@ -50,6 +50,15 @@ class OnlineMetrics:
         self._fast.add(total / bits.size, bits.size)
         self._slow.add(total / bits.size, bits.size)
 
+    def record_total(self, total_bits, count):
+        """`count` bytes that cost `total_bits` together (a compiled learner's tally)."""
+        if count <= 0:
+            return
+        self.bytes += count
+        self.total_bits += total_bits
+        self._fast.add(total_bits / count, count)
+        self._slow.add(total_bits / count, count)
+
     def record_update(self):
         self.updates += 1
 

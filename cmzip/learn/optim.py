@@ -8,14 +8,19 @@ use running products beta^t, never a power with a float exponent.
 Both apply *decoupled* weight decay (Loshchilov & Hutter): the decay term wd * p is added to
 the step itself, never to the gradient, so it does not pass through momentum or Adam's
 second-moment scaling.  Parameters absent from a step's grads are left alone, moments and all.
+
+The arithmetic itself is the compiled kernels' (learn/kernels.py), the same code that the
+compiled learners run inside the coding loop.
 """
 import numpy as np
+
+from . import kernels
 
 
 def _check_params(params):
     for name, p in params.items():
-        if not isinstance(p, np.ndarray) or p.dtype != np.float64:
-            raise TypeError(f"parameter {name!r} must be a float64 numpy array "
+        if not isinstance(p, np.ndarray) or p.dtype != np.float64 or not p.flags.c_contiguous:
+            raise TypeError(f"parameter {name!r} must be a contiguous float64 numpy array "
                             f"(it is updated in place), got {type(p).__name__}")
 
 
@@ -31,6 +36,11 @@ def _grad_items(params, grads):
         yield name, p, g
 
 
+def _flat(a):
+    """a contiguous float64 array as 1-D (a view: the kernels update it in place)"""
+    return a.reshape(-1)
+
+
 class SGD:
     """p -= lr * (buf + wd * p) with buf = momentum * buf + g (buf = g when momentum is 0)."""
 
@@ -44,12 +54,9 @@ class SGD:
     def step(self, grads, lr=None):
         lr = self.lr if lr is None else float(lr)
         for name, p, g in _grad_items(self.params, grads):
-            if self.momentum:
-                buf = self.buf[name]
-                buf *= self.momentum
-                buf += g
-                g = buf
-            p -= lr * (g + self.weight_decay * p)
+            buf = self.buf[name] if self.momentum else p       # (unused without momentum)
+            kernels.sgd_step(_flat(p), np.ascontiguousarray(g).reshape(-1), _flat(buf), lr,
+                             self.momentum, self.weight_decay)
         self.steps += 1
 
     def state(self):
@@ -85,27 +92,12 @@ class AdamW:
         lr = self.lr if lr is None else float(lr)
         b1, b2 = self.beta1, self.beta2
         for name, p, g in _grad_items(self.params, grads):
-            m, v = self.m[name], self.v[name]
-            # the formula's operations in the formula's order, in place or in two scratch
-            # arrays (a * b == b * a exactly: the same bits as the formula written out)
-            scratch = g * (1.0 - b1)
-            m *= b1
-            m += scratch
-            np.multiply(g, g, out=scratch)
-            scratch *= 1.0 - b2
-            v *= b2
-            v += scratch
             self.beta1_t[name] *= b1
             self.beta2_t[name] *= b2
-            step = m / (1.0 - self.beta1_t[name])                     # mhat
-            denom = np.divide(v, 1.0 - self.beta2_t[name], out=scratch)   # vhat
-            np.sqrt(denom, out=denom)
-            denom += self.eps
-            step /= denom
-            if self.weight_decay:
-                step += self.weight_decay * p
-            step *= lr
-            p -= step
+            kernels.adamw_step(_flat(p), np.ascontiguousarray(g).reshape(-1),
+                               _flat(self.m[name]), _flat(self.v[name]), lr, b1, b2,
+                               1.0 - self.beta1_t[name], 1.0 - self.beta2_t[name], self.eps,
+                               self.weight_decay)
         self.steps += 1
 
     def state(self):

@@ -1,18 +1,15 @@
 """Learning-rate schedules and curricula: what changes as a learner sees more of the file.
 
-Portable: Python float + - * / and math.sqrt (correctly rounded); the one exponential goes
-through exact.exp_portable, never a library exp or a float power.
+Portable: the lr comes from the compiled kernel (learn/kernels.py) that the compiled learners
+call too: float64 + - * / and sqrt (correctly rounded), and the one exponential is
+exact.exp_portable's algorithm, never a library exp or a float power.
 """
 import bisect
-import math
-
-import numpy as np
 
 from ..errors import CmzipError
-from ..exact import exp_portable
+from . import kernels
 
 DECAYS = ("constant", "inverse_sqrt", "linear", "exponential")
-_LN2 = 0.6931471805599453
 
 
 class WarmupDecay:
@@ -48,17 +45,10 @@ class WarmupDecay:
     def __call__(self, step):
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
-        if step <= self.warmup and self.warmup:
-            return self.peak * step / self.warmup
-        s = step - self.warmup
-        span = self.peak - self.floor
-        if self.decay == "constant":
-            return self.peak
-        if self.decay == "inverse_sqrt":
-            return max(self.floor, self.peak * math.sqrt(max(self.warmup, 1) / max(step, 1)))
-        if self.decay == "linear":
-            return self.floor + span * max(0.0, 1.0 - s / (2 * self.half_life))
-        return self.floor + span * float(exp_portable(np.float64(-_LN2 * s / self.half_life)))
+        # the compiled learners' kernel: the same lr in Python and in the coding loop
+        return float(kernels.schedule_lr(step, self.peak, self.warmup,
+                                         kernels.DECAY_IDS[self.decay], self.floor,
+                                         self.half_life))
 
 
 class Curriculum:

@@ -73,6 +73,13 @@ class ByteLearner:
         k = min(lanes, self.cfg["train_lanes"])
         self.train_lanes = (np.arange(k) * lanes) // k          # evenly spread over the block
 
+    def tree(self):
+        """The bit predictions the codec gives the compiled predictor before each byte."""
+        return self.dist.tree()
+
+    def end_block(self):
+        """Called after each block (the compiled GRU tallies its metrics here)."""
+
     def score_previous(self, hist):
         """(the byte each lane just coded, whether it was a real byte (lanes past their end code
         padding)), after charging this learner's metrics with its prediction of it."""

@@ -1,0 +1,45 @@
+"""The block loop of levels whose byte learner is compiled (the GRU): one compiled call codes a
+block, with the GRU predicting before each byte and learning after it, so no Python runs per
+byte.  The same steps, in the same order, as the codec's Python-driven loop (codec.py), which
+levels with the QCT (still numpy code) use: the two give the same bits (tests/test_gru.py).
+
+Per byte: the GRU's bit predictions go to the predictor's learner inputs (model.ext), the byte is
+coded (loop.code_byte: predict, code, update for each bit), then the GRU learns from the byte and
+reads it.  Encoder and decoder run exactly these steps.
+"""
+from .coder import flush, start_decoding
+from .jit import njit
+from .loop import code_byte
+from .models.gru_core import forward, learn, start_block
+
+
+@njit
+def _code_block(m, c, data, decoding, g):
+    """Code len(data) bytes (decoding: into data).  Returns 0, or -1 as code_byte does."""
+    start_block(g)
+    for i in range(data.shape[0]):
+        if i > 0:
+            learn(g, data[i - 1])
+            forward(g, data[i - 1])
+        for k in range(256):
+            m.ext[0, k] = g.ext[k]
+        byte = code_byte(m, c, data[i], decoding)
+        if byte < 0:
+            return -1
+        data[i] = byte
+    return 0
+
+
+@njit
+def encode_block(m, c, data, g):
+    """Code all of data and flush.  Returns the payload length, or -1 if the output is full."""
+    if _code_block(m, c, data, False, g) < 0:
+        return -1
+    return flush(c)
+
+
+@njit
+def decode_block(m, c, out, g):
+    """Decode len(out) bytes into out.  Returns 0, or -1 if the payload is exhausted."""
+    start_decoding(c)
+    return _code_block(m, c, out, True, g)
