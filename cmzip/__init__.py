@@ -36,13 +36,13 @@ __all__ = ["CmzipError", "CmzipEOFError", "WorkerError", "CmzipFile", "CmzipComp
            "__version__"]
 
 
-def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=1,
+def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=None,
              chunk_size=DEFAULT_CHUNK_SIZE, executor=None):
     """Compress bytes-like data; return the .cmz data as bytes.  predictors: a predictor set
     instead of the level's own, e.g. ["context", "match", "gru", "qct"] (stored in the header,
     so decompress() needs nothing extra).  Data longer than chunk_size becomes independent
     streams of chunk_size bytes each, followed by an index of them; threads compresses that
-    many at once (the bytes are the same whatever the thread count).  executor: a
+    many at once (default: one; the bytes are the same whatever the thread count).  executor: a
     concurrent.futures.Executor (e.g. a ProcessPoolExecutor) or a dask.distributed Client to
     compress the chunks on, `threads` of them in flight (default: its worker count); the same
     bytes again."""
@@ -52,7 +52,7 @@ def compress(data, level=DEFAULT_LEVEL, *, predictors=None, threads=1,
     return compressed.getvalue()
 
 
-def decompress(data, *, threads=1, executor=None):
+def decompress(data, *, threads=None, executor=None):
     """Decompress .cmz data given as bytes-like data, one stream or several back to back (as
     made by cat a.cmz b.cmz, or by compressing an input longer than the chunk size); return the
     original bytes.  threads: how many streams to decode at once; executor: where (as for

@@ -280,7 +280,7 @@ def _scheduler(scheduler, threads, level, chunk_size):
         except WorkerError as error:
             raise Failure(str(error)) from None
         try:
-            yield client, max(threads, 1)
+            yield client, threads if threads > 1 else None     # None: the cluster's workers
         finally:
             client.close()
         return

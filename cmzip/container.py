@@ -307,7 +307,7 @@ class StreamEncoder:
 
 
 def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_SIZE,
-                    progress=None, predictors=None, learners=None, threads=1,
+                    progress=None, predictors=None, learners=None, threads=None,
                     chunk_size=DEFAULT_CHUNK_SIZE, index=True, executor=None):
     """Compress binary file object fin into fout, one block at a time.  An input longer than
     chunk_size is cut into chunks of chunk_size bytes, each compressed as an independent .cmz
@@ -318,7 +318,8 @@ def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_
 
     executor: a concurrent.futures.Executor (a process pool, or any other) or a Dask
     distributed Client, to compress the chunks on instead of threads of this process; then
-    `threads` chunks are in flight at most (default: as many as the executor has workers).
+    `threads` chunks are in flight at most (None, the default: as many as the executor has
+    workers; without an executor, None means 1).
     The bytes are the same.  A task that fails other than on bad data (a worker that died and
     could not be retried) raises errors.WorkerError; nothing after the last complete stream is
     written.
@@ -330,10 +331,9 @@ def compress_stream(fin, fout, level=DEFAULT_LEVEL, *, block_size=DEFAULT_BLOCK_
     index frame describing them (see the module docstring).  Returns StreamSizes, the index
     included."""
     check_chunking(block_size, chunk_size)
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
+    _check_threads(threads)
     reader = _Reader(fin)
-    if threads == 1 and executor is None:
+    if threads in (None, 1) and executor is None:
         streams = []
         while True:
             encoder = StreamEncoder(fout, level, block_size, predictors)
@@ -413,17 +413,24 @@ def _compress_chunks_in_parallel(reader, fout, level, block_size, predictors, pr
     return streams
 
 
+def _check_threads(threads):
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise ValueError(f"threads must be None or at least 1, got {threads!r}")
+
+
 @contextlib.contextmanager
 def _executor_or_pool(executor, threads):
     """with _executor_or_pool(executor, threads) as (executor, in_flight): the executor given
     (a Dask Client becomes its executor; in flight: `threads`, or its worker count when threads
-    is 1), or a thread pool of `threads` made here and shut down on the way out (at once, its
+    is None), or a thread pool of `threads` made here and shut down on the way out (at once, its
     queued work cancelled, after an error or Ctrl-C)."""
     from . import parallel
     if executor is not None:
         executor = parallel.as_executor(executor)
-        yield executor, threads if threads > 1 else parallel.workers_of(executor)
+        yield executor, threads if threads is not None else parallel.workers_of(executor)
         return
+    threads = threads or 1
     from concurrent.futures import ThreadPoolExecutor
     # The thread names let the command line tell that chunks are still being coded.
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cmzip-worker")
@@ -760,7 +767,8 @@ def iter_decompressed(fin, trailing="ignore", mid_file=False):
     return _decode_streams(_Reader(fin), trailing, mid_file)
 
 
-def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1, executor=None):
+def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=None,
+                      executor=None):
     """Decompress the .cmz streams in fin into fout, block by block; with fout None, only
     check them (decode and verify, write nothing). Each block is written only after its CRC
     matched; every stream is verified before this returns. progress, if given, is called
@@ -770,9 +778,8 @@ def decompress_stream(fin, fout, *, progress=None, trailing="error", threads=1, 
     independent; their boundaries come from the index, or from the headers without decoding)
     and writes them in order.  executor: decode the streams there instead (as for
     compress_stream).  Returns StreamSizes."""
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
-    if threads > 1 or executor is not None:
+    _check_threads(threads)
+    if threads not in (None, 1) or executor is not None:
         return _decompress_in_parallel(fin, fout, progress, trailing, threads, executor)
     reader = _Reader(fin)
     original = reported = 0

@@ -25,7 +25,7 @@ def data():
     return sample("text", 4 * CHUNK + 1000, seed=11) + sample("binary", CHUNK, seed=12)
 
 
-def compressed(data, threads=1, executor=None, progress=None, out=None):
+def compressed(data, threads=None, executor=None, progress=None, out=None):
     out = io.BytesIO() if out is None else out
     compress_stream(io.BytesIO(data), out, 1, block_size=BLOCK, chunk_size=CHUNK,
                     threads=threads, executor=executor, progress=progress)
@@ -37,7 +37,7 @@ def expected(data):
     return compressed(data, threads=2)
 
 
-def decompressed(blob, threads=1, executor=None):
+def decompressed(blob, threads=None, executor=None):
     out = io.BytesIO()
     decompress_stream(io.BytesIO(blob), out, threads=threads, executor=executor)
     return out.getvalue()
@@ -111,9 +111,10 @@ class Counting(concurrent.futures.ThreadPoolExecutor):
         return future
 
 
-@pytest.mark.parametrize("threads, in_flight", [(1, 4), (2, 2), (3, 3)])
+@pytest.mark.parametrize("threads, in_flight", [(None, 4), (1, 1), (2, 2), (3, 3)])
 def test_at_most_the_asked_number_of_chunks_are_in_flight(data, expected, threads, in_flight):
-    """threads chunks at most; with an executor and the default threads=1, its worker count."""
+    """threads chunks at most; with an executor and the default threads=None, its worker
+    count (threads=1 is one at a time: a cluster measured against itself with one worker)."""
     with Counting(4) as pool:
         assert compressed(data, threads=threads, executor=pool) == expected
         assert pool.peak == in_flight
