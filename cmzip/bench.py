@@ -876,17 +876,17 @@ def matplotlib_available():
 
 
 def plot(result, path):
-    """Two charts side by side: the frontier (total bits per byte against compression speed,
-    one point per compressor, cmzip's levels joined in order) and bits per byte per file (and
-    the total), one bar per compressor.  Needs matplotlib (`pip install cmzip[plot]`); the
+    """Two charts, one above the other: the frontier (total bits per byte against compression
+    speed, one point per compressor, cmzip's levels joined in order) and bits per byte per file
+    (and the total), one bar per compressor.  Needs matplotlib (`pip install cmzip[plot]`); the
     format follows the file's extension."""
     from matplotlib.figure import Figure  # lazy; Figure needs no pyplot and no GUI backend
 
     compressors = [c["name"] for c in result["compressors"]]
     labels = [row["file"] for row in result["files"]] + ["total"]
     bars = len(labels) * max(1, len(compressors))
-    figure = Figure(figsize=(6 + max(6.0, 3 + 0.18 * bars), 4.5), layout="constrained")
-    frontier, per_file = figure.subplots(1, 2, width_ratios=[6, max(6.0, 3 + 0.18 * bars)])
+    figure = Figure(figsize=(max(8.0, 3 + 0.18 * bars), 9.5), layout="constrained")
+    frontier, per_file = figure.subplots(2, 1)
     _plot_frontier(frontier, result)
     _plot_bars(per_file, result, compressors, labels)
     figure.savefig(path, dpi=120)
