@@ -6,6 +6,7 @@ import pytest
 
 import cmzip
 from cmzip import CmzipError, CmzipFile
+from unseekable import Pipe
 
 SMALL_BLOCK = 1 << 16
 
@@ -222,19 +223,6 @@ def test_argument_errors(tmp_path):
 
 # ---------------------------------------------------------------------------- as lzma.LZMAFile
 
-class Unseekable(io.RawIOBase):
-    """A readable file object that cannot seek (a pipe, a socket)."""
-
-    def __init__(self, data):
-        self._data = io.BytesIO(data)
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        return self._data.readinto(buffer)
-
-
 def operations(f):
     """A fixed sequence of reads, seeks and tells over a file of 70000 decoded bytes or more;
     the list of what each returned."""
@@ -268,7 +256,7 @@ def test_seek_and_tell_do_what_lzma_does(two_blocks):
 
 def test_seeking_needs_a_readable_seekable_file(two_blocks):
     data, blob = two_blocks
-    with CmzipFile(Unseekable(blob)) as f:
+    with CmzipFile(Pipe(blob)) as f:
         assert not f.seekable()
         assert f.read(5) == data[:5] and f.tell() == 5
         with pytest.raises(io.UnsupportedOperation):

@@ -18,6 +18,7 @@ from cmzip.container import (INDEX_END_MAGIC, INDEX_MAGIC, StreamEntry, compress
                              decompress_stream, iter_decompressed, read_info, stream_table)
 from cmzip.errors import CmzipError
 from cmzip.samples import sample
+from unseekable import Pipe
 
 BLOCK = 1 << 16
 CHUNK = BLOCK
@@ -192,19 +193,6 @@ def test_parallel_decompression_takes_the_boundaries_from_the_index(indexed, dat
     out = io.BytesIO()
     decompress_stream(io.BytesIO(indexed), out, threads=3)
     assert out.getvalue() == data
-
-
-class Pipe(io.RawIOBase):
-    """A readable that cannot seek, like standard input from a pipe."""
-
-    def __init__(self, data):
-        self._data = io.BytesIO(data)
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        return self._data.readinto(buffer)
 
 
 def test_parallel_decompression_of_a_pipe_finds_the_streams_by_their_headers(indexed, data):
