@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -28,6 +28,28 @@ _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
 #   mixers by partial byte and by order_match, deterministic inputs: 1.7438 / 1.0197 / 1.2349,
 #   and with the order-1 APM alone (level 4): 1.7433 / 1.0185 / 1.2316, no slower.
 _MIDDLE = _TEXT + ["sparse1", "rec1", "word2"]
+# Model version 6 (codec only; Calgary / Canterbury / the C headers and libpython above; the
+# figures of one step include the steps before it).  Level 4 began as _MIDDLE with mixers by c0
+# and order_match: 1.7433 / 1.0185 / 1.2316.
+#   four-slot probes (hashtable.py) and the tuned state machine (statemap.py): 1.7402 / 1.0151 /
+#     1.2281;
+#   four first-layer mixers, by the partial byte and the previous byte's top 3 bits ("c0c1hi"),
+#   order_match, the high nibbles of the last two bytes ("c2bits") and the byte before the last
+#   ("c2"): 1.7138 / 1.0014 / 1.1924 (a fifth by the previous byte gave 1.7119 / 1.0001 / 1.1901
+#   for 8% more time; c0c1hi beside c0 is worth 0.002 on Calgary alone);
+#   mixer rate 16, 5x higher at the start and decaying (rate_boost, rate_half): 1.7107 / 0.9991
+#   (rate 24, no boost: 1.7138; boost 2 from 16384 bytes: 1.7111; boost 8: 1.7145);
+#   order 0 and the sparse context of bytes 1 and 3: 1.7039 / 0.9967 / 1.1793, then the final
+#   mixer's rate 8: 1.7032 / 0.9967 / 1.1766 and the 32-bit stride context: 1.6981 / 0.9946 /
+#   1.1622 (rec2 instead: 1.7007 / 0.9918, column 1.7023, aligned4 1.7023).  Each of the twelve
+#   contexts is worth 0.003-0.032 on Calgary (measured by leaving each out: o0, sparse3, o6, rec1,
+#   sparse1, o4); without word2: 1.7107.
+# Level 3 takes c0c1hi beside order_match (1.7512 -> 1.7304 / 1.0122 / 1.2270), level 1 c0c1hi
+# instead of c0 (1.9041 -> 1.8805 / 1.1808 / 1.4473); level 2 keeps c0 (c0c1hi: 1.8245 -> 1.8176
+# on Calgary but 1.3959 -> 1.3995 on the real files).  Levels 5-9 take the four mixers too
+# (level 5: 1.6961 / 0.9845 / 1.1256 -> 1.6875 / 0.9805 / 1.1135 with the insn mixer).
+_DEFAULT4 = _MIDDLE + ["o0", "sparse3", "stride4"]
+_MIXERS4 = ["c0c1hi", "order_match", "c2bits", "c2"]
 _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
             "sparse1", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "column"]
 # Level 5 adds record contexts of the stronger levels and 32-bit strides (measured on all 29
@@ -82,24 +104,24 @@ _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 # -> 1.9059 / 1.1905, level 3 1.7688 / 1.0339 -> 1.7640 / 1.0280, level 5 1.7155 / 0.9988 ->
 # 1.7110 / 0.9943; 4 MiB of C headers and 4 MiB of libpython, level 1: 1.4699 -> 1.4551).
 _BASE = dict(slot_bits=22, history_bits=24, match=True, match_bits=22, match_min=6,
-             mixer_lr=24, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True)
+             mixer_lr=16, rate_boost=4, rate_half=16384, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True)
 
 LEVELS = {
-    1: dict(_BASE, contexts=_FAST, mixers=["c0"], apms=[], slot_bits=20),
+    1: dict(_BASE, contexts=_FAST, mixers=["c0c1hi"], apms=[], slot_bits=20),
     2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
-    3: dict(_BASE, contexts=_MIDDLE, mixers=["order_match"], apms=["c0", "c1"],
+    3: dict(_BASE, contexts=_MIDDLE, mixers=["c0c1hi", "order_match"], apms=["c0", "c1"],
             deterministic_inputs=False),
-    4: dict(_BASE, contexts=_MIDDLE, mixers=["c0", "order_match"], apms=["c1"]),
-    5: dict(_BASE, contexts=_BALANCED5, mixers=["c0", "match", "c1", "insn", "order"],
+    4: dict(_BASE, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
+    5: dict(_BASE, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
             apms=["c0", "c1"]),
-    6: dict(_BASE, contexts=_FULL6, mixers=["c0", "match", "c1", "insn", "order"],
+    6: dict(_BASE, contexts=_FULL6, mixers=_MIXERS4 + ["insn"],
             apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
-    7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
+    7: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1"], apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
-    8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "byte"],
+    8: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits", "byte"],
+    9: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU, _QCT]),
 }
 
