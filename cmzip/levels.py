@@ -59,19 +59,36 @@ _MAX = _FULL + ["rec3", "aligned2"]
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
 # the last `window` steps and AdamW takes a step.  Measured on Calgary's 14 text files (2.37 MB),
-# level 6, codec compress only (experiments/gru_gain.py), CPU time per byte:
-#   without the GRU                               558926 bytes, 1.8886 bpb,  3.4 us/byte
+# codec compress only (experiments/gru_gain.py), CPU time per byte, each file a fresh stream:
+#   level 6 without the GRU                       558926 bytes, 1.8886 bpb,  3.3 us/byte
 #   hidden 128, window 10, every 10, lr 0.005     554065 (-0.87%),           45 us/byte (GRU alone 2.685 bpb)
+#     lr 0.01 decaying to 0.002 (half-life 1000 steps: exponential, a curriculum over the stream)
+#                                                 552376 (-1.17%),           46 us/byte (GRU alone 2.575 bpb)
 #   hidden 128, window 20, every 5,  lr 0.002     551169 (-1.39%),           92 us/byte (GRU alone 2.565 bpb)
+#     lr 0.01 decaying to 0.002 (half-life 2000)  551427 (-1.34%),           87 us/byte
+#   level 8 without the GRU                       559592 bytes, 1.8909 bpb,  3.1 us/byte
+#     window 20, every 5, lr 0.01 -> 0.002        551757 (-1.40%),           82 us/byte
 # On paper1, paper2, progc and bib (286 KB; without the GRU 68026 bytes), hidden 128: window 10 /
 # every 10 at lr 0.001, 0.002, 0.005, 0.01: -0.98%, -1.38%, -1.42%, -1.05%; window 10 / every 5,
 # lr 0.005: -1.52% (66 us/byte); window 20 / every 5: -1.81% (lr 0.002), -1.75% (lr 0.005); with
 # lr 0.005: beta2 0.99 -1.36%, an update-gate bias of 1 -1.46%, clipping by value at 1 -1.41%
-# (by norm at 5: -1.42%); SGD (lr 0.1, clipped by value at 5) -0.39%.
-# Levels 6, 7 and 9 take the faster GRU (about 20 KB/s), level 8 the stronger one (about 10 KB/s).
-# Before (numpy, window 10 every 10 bytes): 1-4 KB/s, level 8 (hidden 256) -1.01%.
-_GRU = ("gru", {"hidden": 128, "window": 10, "every": 10, "lr": 0.005})
+# (by norm at 5: -1.42%); SGD (lr 0.1, clipped by value at 5) -0.39%.  Exponential decay from
+# lr 0.01 to 0.002 (half-life 1000 steps): window 10 / every 10 -1.79% (0.02 -> 0.003, half-life
+# 500: -1.45%; 0.01 -> 0.004, half-life 2000: -1.50%); window 20 / every 5 -2.02% (90 us/byte;
+# 0.02 -> 0.003: -1.10%); hidden 64, window 20 / every 5 -1.80% (33 us/byte), window 40 / every 10
+# -1.70% (27 us/byte); window 10 / every 2 (lr 0.01 -> 0.001, half-life 5000) -1.72% (126
+# us/byte).  Tried and not kept (window 10 / every 10 with the decay, -1.79% without them): the
+# byte before the last as a second input row of the GRU -1.68%, the GRU's P(1) - 1/2 as a second,
+# linear mixer input -1.70%, weight sets by the sign and size of the GRU's stretch -1.84%, an APM
+# by it -1.79%, the confidence selector ("byte") at level 6 -1.85%.
+# Levels 6 and 7 take the faster GRU (about 20 KB/s), levels 8 and 9 the stronger one (about
+# 11 KB/s).  Before (numpy, window 10 every 10 bytes): 1-4 KB/s, level 8 (hidden 256) -1.01%.
+_GRU = ("gru", {"hidden": 128, "window": 10, "every": 10, "lr": 0.01, "decay": "exponential",
+                "lr_floor": 0.002, "half_life": 1000})
 _GRU_STRONG = ("gru", {"hidden": 128, "window": 20, "every": 5, "lr": 0.002})
+# The QCT is in no level (selectable with --predictors): at level 9, on paper1 and progc
+# (experiments/learner_gain.py), with it 23662 bytes against 23663 without (-0.004%, the target
+# was 0.3%), at 657 against 38 us/byte: its own predictions are 4.3-4.4 bpb, the GRU's 2.9.
 _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 
 # slot_bits: log2 of the bucket table's slots (16 bytes each; 22 -> 64 MiB), shared by all
@@ -100,7 +117,7 @@ LEVELS = {
     8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
     9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits", "byte"],
-            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU, _QCT]),
+            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 
 
