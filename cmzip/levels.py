@@ -73,6 +73,7 @@ _MAX = _FULL + ["rec3", "aligned2"]
 #   level 9 without the GRU                       556651 bytes, 1.8809 bpb,  3.2 us/byte
 #     window 20, every 5, lr 0.002 (level 9's)    549580 (-1.27%),           85 us/byte
 #     (all 18 Calgary files: 689463 -> 679664 bytes, 1.6964 -> 1.6723 bpb, -1.42%)
+#     hidden 256 (window 20, every 5, lr 0.002)  548517 (-1.46%),          309 us/byte (GRU alone 2.482 bpb)
 # `cmzip bench --ablate --levels 6` on the same files (with the container, compress and
 # decompress): 552895 bytes (1.868 bpb, 20.9 / 16.9 KB/s), without the GRU 558598 (1.888, 84.4 /
 # 89.7 KB/s): -1.02%; without the match model 556842 (1.882).
