@@ -399,7 +399,8 @@ def main(args=None, implied=()):
     """Entry point of the `cmzip` console script and of `python -m cmzip`: a subcommand, or
     the classic spelling (see classic.py).  implied: classic options that come first."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    args = sys.argv[1:] if args is None else list(args)
+    from_command_line = args is None
+    args = sys.argv[1:] if from_command_line else list(args)
     try:
         args = to_subcommand(args, cli.commands, implied)
     except ClassicUsageError as error:
@@ -416,7 +417,31 @@ def main(args=None, implied=()):
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(exit.code)
+        if from_command_line:
+            _exit_now(exit.code)
         raise
+
+
+def _exit_now(code):
+    """End the process once its work is done and its output flushed, without the interpreter's
+    shutdown: tearing down numba's compiled code takes about 0.3 s, more than cmzip takes to
+    compress 100 KB (measured: 100 bytes at level 4, 0.90 s -> 0.59 s wall).  Only for the
+    console scripts, where nothing runs after main(); every file is closed and every worker
+    joined by then."""
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        code = code or 1
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
 
 
 # Thread names of the pools that code chunks, streams or files (see _workers_running).

@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -28,6 +28,28 @@ _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
 #   mixers by partial byte and by order_match, deterministic inputs: 1.7438 / 1.0197 / 1.2349,
 #   and with the order-1 APM alone (level 4): 1.7433 / 1.0185 / 1.2316, no slower.
 _MIDDLE = _TEXT + ["sparse1", "rec1", "word2"]
+# Model version 6 (codec only; Calgary / Canterbury / the C headers and libpython above; the
+# figures of one step include the steps before it).  Level 4 began as _MIDDLE with mixers by c0
+# and order_match: 1.7433 / 1.0185 / 1.2316.
+#   four-slot probes (hashtable.py) and the tuned state machine (statemap.py): 1.7402 / 1.0151 /
+#     1.2281;
+#   four first-layer mixers, by the partial byte and the previous byte's top 3 bits ("c0c1hi"),
+#   order_match, the high nibbles of the last two bytes ("c2bits") and the byte before the last
+#   ("c2"): 1.7138 / 1.0014 / 1.1924 (a fifth by the previous byte gave 1.7119 / 1.0001 / 1.1901
+#   for 8% more time; c0c1hi beside c0 is worth 0.002 on Calgary alone);
+#   mixer rate 16, 5x higher at the start and decaying (rate_boost, rate_half): 1.7107 / 0.9991
+#   (rate 24, no boost: 1.7138; boost 2 from 16384 bytes: 1.7111; boost 8: 1.7145);
+#   order 0 and the sparse context of bytes 1 and 3: 1.7039 / 0.9967 / 1.1793, then the final
+#   mixer's rate 8: 1.7032 / 0.9967 / 1.1766 and the 32-bit stride context: 1.6981 / 0.9946 /
+#   1.1622 (rec2 instead: 1.7007 / 0.9918, column 1.7023, aligned4 1.7023).  Each of the twelve
+#   contexts is worth 0.003-0.032 on Calgary (measured by leaving each out: o0, sparse3, o6, rec1,
+#   sparse1, o4); without word2: 1.7107.
+# Level 3 takes c0c1hi beside order_match (1.7512 -> 1.7304 / 1.0122 / 1.2270), level 1 c0c1hi
+# instead of c0 (1.9041 -> 1.8805 / 1.1808 / 1.4473); level 2 keeps c0 (c0c1hi: 1.8245 -> 1.8176
+# on Calgary but 1.3959 -> 1.3995 on the real files).  Levels 5-9 take the four mixers too
+# (level 5: 1.6961 / 0.9845 / 1.1256 -> 1.6875 / 0.9805 / 1.1135 with the insn mixer).
+_DEFAULT4 = _MIDDLE + ["o0", "sparse3", "stride4"]
+_MIXERS4 = ["c0c1hi", "order_match", "c2bits", "c2"]
 _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
             "sparse1", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "column"]
 # Level 5 adds record contexts of the stronger levels and 32-bit strides (measured on all 29
@@ -58,7 +80,8 @@ _MAX = _FULL + ["rec3", "aligned2"]
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
-# the last `window` steps and AdamW takes a step.  Measured on Calgary's 14 text files (2.37 MB),
+# the last `window` steps and AdamW takes a step.  Measured with model version 5 (before version
+# 6's mixers) on Calgary's 14 text files (2.37 MB),
 # codec compress only (experiments/gru_gain.py, learner_gain.py), CPU time per byte, each file a
 # fresh stream; "without" has the information budget of a level without learners (min_bit_cost
 # 1, as `--predictors` and `bench --ablate` give it):
@@ -70,8 +93,8 @@ _MAX = _FULL + ["rec3", "aligned2"]
 #     lr 0.01 decaying to 0.002 (half-life 2000)  551427 (-1.19%),           87 us/byte
 #   level 8 without the GRU                       558739 bytes, 1.8880 bpb,  3.2 us/byte
 #     window 20, every 5, lr 0.01 -> 0.002        551757 (-1.25%),           82 us/byte
-#   level 9 without the GRU                       556651 bytes, 1.8809 bpb,  3.2 us/byte
-#     window 20, every 5, lr 0.002 (level 9's)    549580 (-1.27%),           85 us/byte
+#   level 9 (version 5) without the GRU           556651 bytes, 1.8809 bpb,  3.2 us/byte
+#     window 20, every 5, lr 0.002 (level 8's)    549580 (-1.27%),           85 us/byte
 #     (all 18 Calgary files: 689463 -> 679664 bytes, 1.6964 -> 1.6723 bpb, -1.42%)
 #     hidden 256 (window 20, every 5, lr 0.002)  548517 (-1.46%),          309 us/byte (GRU alone 2.482 bpb)
 # `cmzip bench --ablate --levels 6` on the same files (with the container, compress and
@@ -93,11 +116,15 @@ _MAX = _FULL + ["rec3", "aligned2"]
 # byte before the last as a second input row of the GRU -1.68%, the GRU's P(1) - 1/2 as a second,
 # linear mixer input -1.70%, weight sets by the sign and size of the GRU's stretch -1.84%, an APM
 # by it -1.78%, the confidence selector ("byte") at level 6 -1.85%.
-# Levels 6 and 7 take the faster GRU (about 20 KB/s), levels 8 and 9 the stronger one (about
-# 11 KB/s).  Before (numpy, window 10 every 10 bytes): 1-4 KB/s, level 8 (hidden 256) -1.01%.
+# Levels 6 and 7 take the faster GRU (about 20 KB/s), level 8 the stronger one (about 11 KB/s),
+# level 9 the widest (about 3 KB/s).  Before (numpy, window 10 every 10 bytes): 1-4 KB/s, level 8 (hidden 256) -1.01%.
 _GRU = ("gru", {"hidden": 128, "window": 10, "every": 10, "lr": 0.01, "decay": "exponential",
                 "lr_floor": 0.002, "half_life": 1000})
 _GRU_STRONG = ("gru", {"hidden": 128, "window": 20, "every": 5, "lr": 0.002})
+# Level 9: level 8 with a GRU twice as wide (with model version 6 the two levels' context mixing
+# is the same): 0.19% smaller on Calgary's text (above) at 3.6 times the GRU's time, about 3 KB/s,
+# still 3 times faster than level 9 was with the QCT in the Python-driven loop.
+_GRU_MAX = ("gru", {"hidden": 256, "window": 20, "every": 5, "lr": 0.002})
 # The QCT is in no level (selectable with --predictors): at level 9 as it was (with the GRU of
 # window 10, every 10, lr 0.005), on paper1 and progc (experiments/learner_gain.py), with it 23662 bytes against 23663 without (-0.004%, the target
 # was 0.3%), at 657 against 38 us/byte: its own predictions are 4.3-4.4 bpb, the GRU's 2.9.
@@ -111,25 +138,25 @@ _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 # -> 1.9059 / 1.1905, level 3 1.7688 / 1.0339 -> 1.7640 / 1.0280, level 5 1.7155 / 0.9988 ->
 # 1.7110 / 0.9943; 4 MiB of C headers and 4 MiB of libpython, level 1: 1.4699 -> 1.4551).
 _BASE = dict(slot_bits=22, history_bits=24, match=True, match_bits=22, match_min=6,
-             mixer_lr=24, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True)
+             mixer_lr=16, rate_boost=4, rate_half=16384, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True)
 
 LEVELS = {
-    1: dict(_BASE, contexts=_FAST, mixers=["c0"], apms=[], slot_bits=20),
+    1: dict(_BASE, contexts=_FAST, mixers=["c0c1hi"], apms=[], slot_bits=20),
     2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
-    3: dict(_BASE, contexts=_MIDDLE, mixers=["order_match"], apms=["c0", "c1"],
+    3: dict(_BASE, contexts=_MIDDLE, mixers=["c0c1hi", "order_match"], apms=["c0", "c1"],
             deterministic_inputs=False),
-    4: dict(_BASE, contexts=_MIDDLE, mixers=["c0", "order_match"], apms=["c1"]),
-    5: dict(_BASE, contexts=_BALANCED5, mixers=["c0", "match", "c1", "insn", "order"],
+    4: dict(_BASE, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
+    5: dict(_BASE, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
             apms=["c0", "c1"]),
-    6: dict(_BASE, contexts=_FULL6, mixers=["c0", "match", "c1", "insn", "order"],
+    6: dict(_BASE, contexts=_FULL6, mixers=_MIXERS4 + ["insn"],
             apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
-    7: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order"], apms=["c0", "c1", "c2"],
+    7: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1"], apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
-    8: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "byte"],
+    8: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, contexts=_MAX, mixers=["c0", "match", "c1", "order", "c2bits", "byte"],
-            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
+    9: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
+            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_MAX]),
 }
 
 

@@ -80,17 +80,17 @@ def test_bucket_table_claims_finds_and_replaces_the_least_used_slot():
     mask = (1 << 8) - 1
     h = 0xAB000004                                    # check 0xAB, line of slots 16..19
     i = find_slot(table, h, mask, priority)
-    assert table[i] == 0xAB and i // SLOT in (16, 17, 18)
+    assert table[i] == 0xAB and i // SLOT in (16, 17, 18, 19)
     table[i + 1] = 40                                 # this slot has seen a lot
     assert find_slot(table, h, mask, priority) == i   # found again
     others = []
-    for c in (1, 2):                                  # two more contexts in the same line
+    for c in (1, 2, 3):                               # three more contexts in the same line
         j = find_slot(table, (c << 24) | 4, mask, priority)
         table[j + 1] = 1                              # each has seen a little
         others.append(j)
-    assert len({i, *others}) == 3
-    k = find_slot(table, (3 << 24) | 4, mask, priority)   # a fourth context: the line is full
-    assert k in others and table[k] == 3 and not table[k + 1:k + SLOT].any()
+    assert len({i, *others}) == 4                     # every slot of the line is used
+    k = find_slot(table, (4 << 24) | 4, mask, priority)   # a fifth context: the line is full
+    assert k in others and table[k] == 4 and not table[k + 1:k + SLOT].any()
     assert table[i] == 0xAB                           # the well-used slot survived
 
 

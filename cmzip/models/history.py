@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..jit import inline
+from ..memory import big_zeros
 
 MAX_RECORD = 4096
 M32 = 0xFFFFFFFF
@@ -33,7 +34,7 @@ class History(NamedTuple):
 
 
 def new_history(buf_bits):
-    return History(np.zeros(1 << buf_bits, dtype=np.uint8), np.zeros(N_SUMMARIES, dtype=np.int64),
+    return History(big_zeros(1 << buf_bits, np.uint8), np.zeros(N_SUMMARIES, dtype=np.int64),
                    np.zeros((256, 4), dtype=np.int64))
 
 

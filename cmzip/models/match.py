@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..jit import inline
+from ..memory import big_zeros
 from .contexts import hash32
 from .history import C4, C8, POS
 
@@ -43,7 +44,7 @@ class Match(NamedTuple):
 
 
 def new_match(table_bits, min_len):
-    return Match(np.zeros(1 << table_bits, dtype=np.int64), np.zeros(N_SCALARS, dtype=np.int64),
+    return Match(big_zeros(1 << table_bits, np.int64), np.zeros(N_SCALARS, dtype=np.int64),
                  _length_buckets(), min_len)
 
 
