@@ -116,15 +116,16 @@ _MAX = _FULL + ["rec3", "aligned2"]
 # byte before the last as a second input row of the GRU -1.68%, the GRU's P(1) - 1/2 as a second,
 # linear mixer input -1.70%, weight sets by the sign and size of the GRU's stretch -1.84%, an APM
 # by it -1.78%, the confidence selector ("byte") at level 6 -1.85%.
-# Levels 6 and 7 take the faster GRU (about 20 KB/s), level 8 the stronger one (about 11 KB/s),
-# level 9 the widest (about 3 KB/s).  Before (numpy, window 10 every 10 bytes): 1-4 KB/s, level 8 (hidden 256) -1.01%.
+# Levels 6 and 7 take the faster GRU (about 20 KB/s), levels 8 and 9 the stronger one (about
+# 11 KB/s).  Before (numpy, window 10 every 10 bytes): 1-4 KB/s, level 8 (hidden 256) -1.01%.
 _GRU = ("gru", {"hidden": 128, "window": 10, "every": 10, "lr": 0.01, "decay": "exponential",
                 "lr_floor": 0.002, "half_life": 1000})
 _GRU_STRONG = ("gru", {"hidden": 128, "window": 20, "every": 5, "lr": 0.002})
-# Level 9: level 8 with a GRU twice as wide (with model version 6 the two levels' context mixing
-# is the same): 0.19% smaller on Calgary's text (above) at 3.6 times the GRU's time, about 3 KB/s,
-# still 3 times faster than level 9 was with the QCT in the Python-driven loop.
-_GRU_MAX = ("gru", {"hidden": 256, "window": 20, "every": 5, "lr": 0.002})
+# Level 9 takes level 8's GRU: with model version 6 the two levels' configs are the same (level 9
+# awaits more context mixing).  A GRU of hidden 256 there measured 0.19% smaller on Calgary's
+# text with version 5 (above) but larger on book1, the largest file (`cmzip bench --levels 8,9`,
+# version 6: 197240 bytes, 2.053 bpb, 3.3 / 3.1 KB/s, against 197041, 2.050 bpb, 11.5 / 12.8 KB/s
+# with hidden 128; version 5: 197648 against 197549 bytes), at 3.6 times the time: not taken.
 # The QCT is in no level (selectable with --predictors): at level 9 as it was (with the GRU of
 # window 10, every 10, lr 0.005), on paper1 and progc (experiments/learner_gain.py), with it 23662 bytes against 23663 without (-0.004%, the target
 # was 0.3%), at 657 against 38 us/byte: its own predictions are 4.3-4.4 bpb, the GRU's 2.9.
@@ -156,7 +157,7 @@ LEVELS = {
     8: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
     9: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
-            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_MAX]),
+            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 
 
