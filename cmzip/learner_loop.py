@@ -1,7 +1,8 @@
 """The block loop of levels whose byte learner is compiled (the GRU): one compiled call codes a
 block, with the GRU predicting before each byte and learning after it, so no Python runs per
 byte.  The same steps, in the same order, as the codec's Python-driven loop (codec.py), which
-levels with the QCT (still numpy code) use: the two give the same bits (tests/test_gru.py).
+predictor sets with the QCT (still numpy code; in no level's own set) use: the two give the same
+bits (tests/test_gru.py).
 
 Per byte: the GRU's bit predictions go to the predictor's learner inputs (model.ext), the byte is
 coded (loop.code_byte: predict, code, update for each bit), then the GRU learns from the byte and

@@ -28,7 +28,7 @@ for job in jobs:
     original = open(job["original"], "rb").read()
     packed = open(job["packed"], "rb").read()
     decoded_ok = cmzip.decompress(packed) == original
-    repacked = cmzip.compress(original, level=job["level"])
+    repacked = cmzip.compress(original, level=job["level"], predictors=job.get("predictors"))
     out.append({"decoded_ok": decoded_ok, "same_bytes": repacked == packed})
 print(json.dumps(out))
 """
@@ -49,18 +49,25 @@ def _inputs(tmp_path, files=FILES):
     return paths
 
 
+BOTH_LEARNERS = ["context", "match", "gru", "qct"]
+
+
 @pytest.mark.slow
-# level 8: the GRU in its compiled block loop; level 9: the GRU (compiled, one call per byte)
-# and the QCT in the Python-driven loop
-@pytest.mark.parametrize("level", [DEFAULT_LEVEL, 8, MAX_LEVEL])
-def test_decodes_and_reencodes_identically_on_a_simulated_other_machine(tmp_path, level):
+# levels 8 and 9: the GRU in its compiled block loop; level 9 with both learners (the QCT is in
+# no level's own set): the GRU (compiled, one call per byte) and the QCT in the Python-driven loop
+@pytest.mark.parametrize("level,predictors", [(DEFAULT_LEVEL, None), (8, None), (MAX_LEVEL, None),
+                                              (MAX_LEVEL, BOTH_LEARNERS)],
+                         ids=["default", "8", "9", "9-gru+qct"])
+def test_decodes_and_reencodes_identically_on_a_simulated_other_machine(tmp_path, level,
+                                                                        predictors):
     jobs = []
     # the learner levels are slower: their two smallest files are enough to show it
     files = FILES if level <= DEFAULT_LEVEL else FILES[2:]
     for path in _inputs(tmp_path, files):
         packed = tmp_path / (path.name + f".{level}.cmz")
-        packed.write_bytes(cmzip.compress(path.read_bytes(), level=level))
-        jobs.append({"original": str(path), "packed": str(packed), "level": level})
+        packed.write_bytes(cmzip.compress(path.read_bytes(), level=level, predictors=predictors))
+        jobs.append({"original": str(path), "packed": str(packed), "level": level,
+                     "predictors": predictors})
     _check_in_child(jobs, other_machine_env(tmp_path / "numba-cache"))
 
 
