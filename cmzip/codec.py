@@ -4,9 +4,10 @@ keep their weights, but start each block with a fresh hidden state and training 
 
 Levels without byte learners code a block in one compiled call, and so do levels whose only
 learner is the compiled GRU (learner_loop.py): every level's own set.  With the QCT (still numpy
-code, selectable with `--predictors`), Python drives the loop one byte per compiled call: before each byte every learner predicts the byte's distribution,
-which becomes its 255 bit predictions (one per node of the bit tree, model.ext); after it, the
-learners see the byte and train (the GRU in one compiled call).
+code, selectable with `--predictors`), Python drives the loop one byte per compiled call: before
+each byte every learner predicts the byte's distribution, which becomes its 255 bit predictions
+(one per node of the bit tree, model.ext); after it, the learners see the byte and train (the
+GRU in one compiled call).
 """
 import numpy as np
 from threadpoolctl import threadpool_limits

@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 6
+MODEL_VERSION = 7
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -77,6 +77,10 @@ _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
 # 1.8972, paper1 2.1604 -> 2.1592)
 _FULL6 = _FULL + ["rec3", "stride4", "insn_ops"]
 _MAX = _FULL + ["rec3", "aligned2"]
+# Level 9: every context of levels 6 and 7, and the insn mixer beside level 8's (measured without
+# the GRU, codec only; Calgary / Canterbury / the C headers and libpython: level 8's contexts and
+# mixers 1.6871 / 0.9817 / 1.1068, these 1.6827 / 0.9795 / 1.0969, 10% slower)
+_FULL9 = _FULL6 + ["aligned2"]
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
@@ -112,7 +116,8 @@ _MAX = _FULL + ["rec3", "aligned2"]
 # 500: -1.45%; 0.01 -> 0.004, half-life 2000: -1.50%); window 20 / every 5 -2.02% (90 us/byte;
 # 0.02 -> 0.003: -1.10%); hidden 64, window 20 / every 5 -1.80% (33 us/byte), window 40 / every 10
 # -1.70% (27 us/byte); window 10 / every 2 (lr 0.01 -> 0.001, half-life 5000) -1.72% (126
-# us/byte); hidden 256, window 20 / every 5, lr 0.002 -2.10% (317 us/byte).  Tried and not kept (window 10 / every 10 with the decay, -1.79% without them): the
+# us/byte); hidden 256, window 20 / every 5, lr 0.002 -2.10% (317 us/byte).  Tried and not kept
+# (window 10 / every 10 with the decay, -1.79% without them): the
 # byte before the last as a second input row of the GRU -1.68%, the GRU's P(1) - 1/2 as a second,
 # linear mixer input -1.70%, weight sets by the sign and size of the GRU's stretch -1.84%, an APM
 # by it -1.78%, the confidence selector ("byte") at level 6 -1.85%.
@@ -121,14 +126,13 @@ _MAX = _FULL + ["rec3", "aligned2"]
 _GRU = ("gru", {"hidden": 128, "window": 10, "every": 10, "lr": 0.01, "decay": "exponential",
                 "lr_floor": 0.002, "half_life": 1000})
 _GRU_STRONG = ("gru", {"hidden": 128, "window": 20, "every": 5, "lr": 0.002})
-# Level 9 takes level 8's GRU: with model version 6 the two levels' configs are the same (level 9
-# awaits more context mixing).  A GRU of hidden 256 there measured 0.19% smaller on Calgary's
+# Level 9 takes level 8's GRU, with more contexts and mixers (_FULL9, above).  A GRU of hidden 256 there measured 0.19% smaller on Calgary's
 # text with version 5 (above) but larger on book1, the largest file (`cmzip bench --levels 8,9`,
 # version 6: 197240 bytes, 2.053 bpb, 3.3 / 3.1 KB/s, against 197041, 2.050 bpb, 11.5 / 12.8 KB/s
 # with hidden 128; version 5: 197648 against 197549 bytes), at 3.6 times the time: not taken.
 # The QCT is in no level (selectable with --predictors): at level 9 as it was (with the GRU of
-# window 10, every 10, lr 0.005), on paper1 and progc (experiments/learner_gain.py), with it 23662 bytes against 23663 without (-0.004%, the target
-# was 0.3%), at 657 against 38 us/byte: its own predictions are 4.3-4.4 bpb, the GRU's 2.9.
+# window 10, every 10, lr 0.005), on paper1 and progc (experiments/learner_gain.py), with it
+# 23662 bytes against 23663 without (-0.004%, the target was 0.3%), at 657 against 38 us/byte: its own predictions are 4.3-4.4 bpb, the GRU's 2.9.
 _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 
 # slot_bits: log2 of the bucket table's slots (16 bytes each; 22 -> 64 MiB), shared by all
@@ -156,7 +160,7 @@ LEVELS = {
             slot_bits=23, byte_models=[_GRU]),
     8: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
+    9: dict(_BASE, contexts=_FULL9, mixers=_MIXERS4 + ["c1", "insn", "byte"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 
