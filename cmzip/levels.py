@@ -1,8 +1,8 @@
 """Compression levels: each level is a predictor config.
 
 Level 1 is the fastest (few contexts), 9 the strongest; levels 1-5 are points on a frontier of
-ratio against speed, and DEFAULT_LEVEL is the one that is both smaller and faster than zpaq -m5
-on the standard corpora (README, Results).
+ratio against speed, and DEFAULT_LEVEL is the one that is smaller than zpaq -m5 on the
+standard corpora and on real files at about its speed (README, Results).
 The config is part of the format: its fingerprint is stored in every .cmz header, so a decoder
 refuses a file whose models it would not rebuild identically.
 """
