@@ -12,7 +12,6 @@ GRU in one compiled call).
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import learner_loop
 from .coder import decoded_exactly, flush, new_decoder, new_encoder, start_decoding
 from .container import max_payload_len
 from .errors import CmzipError
@@ -91,6 +90,7 @@ class Codec:
         None; decoding: the bytes go to decoded."""
         learners = self.learners
         if len(learners) == 1 and getattr(learners[0], "compiled", False) and not self.python_loop:
+            from . import learner_loop   # the GRU's loop: imported only by the levels that use it
             gru = learners[0].core
             if decoded is None:
                 status = learner_loop.encode_block(model, coder, data, gru)

@@ -30,13 +30,16 @@ leave loop.py's cached loop in place: a model that no longer matches the install
 files other installations could not decode.  Our functions' cache is keyed on every source file
 of the coding path instead (CODING_PATH; tests/test_jit.py checks that the list is complete).
 
-Start-up: the first call of a cached function makes numba load its registries of compiled numpy
-functions, and one of them (numba.np.arraymath) imports scipy.linalg at import to see whether
-its inner products can call BLAS: 0.17 s of a process's 0.6 s start-up, measured, for a loop
-that calls no BLAS.  _load_array_math_without_scipy() loads that registry with scipy's BLAS
-hidden.  The one effect beyond cmzip: in the same process, numba-compiled np.correlate and
-np.convolve (the only users of that check) take numba's own loop instead of BLAS; np.dot and
-np.linalg still find scipy when they are compiled.
+Start-up (each measured alone; a process that compresses a small file took about 0.6 s):
+- numba imports scipy, where it is installed, only to check its version (0.016 s): scipy is
+  hidden while numba is imported;
+- numba refreshes its registries of compiled numpy functions before it loads a cached function,
+  and one of them imports scipy.linalg (0.17 s): _Cache loads without the refresh (the machine
+  code needs none; a compile, after a cache miss, refreshes them itself);
+- numba types the arrays of a model after asking whether each is a numpy.ma array, which
+  imports numpy.ma (0.03 s): plain arrays are typed without the question;
+- making a dispatcher's cache costs 0.5 ms, for some 60 functions of which a process calls a
+  few: each makes its cache on first use.
 """
 import gc
 import hashlib
@@ -44,14 +47,20 @@ import sys
 from pathlib import Path
 
 # numba's import creates some 100,000 objects and no garbage: with the cyclic collector paused
-# meanwhile (here and for numba.np.arraymath below), its passes over them stop costing 0.04 s of
-# each process's start-up (measured: `import cmzip.codec` 0.33 -> 0.29 s).
+# meanwhile, its passes over them stop costing 0.04 s of each process's start-up (measured:
+# `import cmzip.codec` 0.33 -> 0.29 s).  scipy is hidden meanwhile (above): an import of it fails
+# at once, and numba, finding none, checks no version.
 _collecting = gc.isenabled()
+_hide_scipy = "scipy" not in sys.modules
 gc.disable()
+if _hide_scipy:
+    sys.modules["scipy"] = None
 try:
     import numba
     from numba.core import caching
 finally:
+    if _hide_scipy:
+        del sys.modules["scipy"]
     if _collecting:
         gc.enable()
 
@@ -72,23 +81,32 @@ def _coding_path_stamp():
 _STAMP = _coding_path_stamp()
 
 
-def _load_array_math_without_scipy():
-    blas = "scipy.linalg.cython_blas"
-    if blas in sys.modules:             # scipy already loaded: nothing to save
-        return
-    sys.modules[blas] = None            # an import of it now fails at once, loading nothing
-    try:
-        import numba.np.arraymath       # noqa: F401  (numba registers it, then finds it loaded)
-    finally:
-        del sys.modules[blas]
+def _type_plain_arrays_without_numpy_ma():
+    """numba types each array of a model (a NamedTuple of arrays, so in Python: the compiled
+    dispatcher only types bare arrays itself) after asking whether it is a numpy.ma array, and
+    that question imports numpy.ma: 0.03 s of every start-up, measured.  An array whose type is
+    exactly np.ndarray is none, and is typed here as numba types it; anything else goes to
+    numba's own rule."""
+    import numpy as np
+    from numba.core import types
+    from numba.core.typing import typeof
+    from numba.np import numpy_support
+
+    numbas_rule = typeof.typeof_impl.dispatch(np.ndarray)
+
+    @typeof.typeof_impl.register(np.ndarray)
+    def _typeof_ndarray(val, c):
+        if type(val) is not np.ndarray:
+            return numbas_rule(val, c)
+        try:
+            dtype = numpy_support.from_dtype(val.dtype)
+        except Exception:           # numba's rule says why, in its own words
+            return numbas_rule(val, c)
+        return types.Array(dtype, val.ndim, numpy_support.map_layout(val),
+                           readonly=not val.flags.writeable)
 
 
-gc.disable()
-try:
-    _load_array_math_without_scipy()
-finally:
-    if _collecting:
-        gc.enable()
+_type_plain_arrays_without_numpy_ma()
 
 
 class _CodingPathStamp:
@@ -119,9 +137,8 @@ class _Cache(caching.FunctionCache):
         """Load a cached function without first refreshing numba's registries: the machine
         code needs none of them.  numba refreshes them before every load, which imports and
         installs every lowering it has (0.17 s measured alone; the first call of a process went
-        from 0.43 to 0.35 s); a compile,
-        after a cache miss, refreshes them itself.  If a load fails without them, it is retried
-        as numba does it."""
+        from 0.43 to 0.35 s); a compile, after a cache miss, refreshes them itself.  If a load
+        fails without them, it is retried as numba does it."""
         try:
             with self._guard_against_spurious_io_errors():
                 return self._load_overload(sig, target_context)
@@ -129,8 +146,23 @@ class _Cache(caching.FunctionCache):
             return super().load_overload(sig, target_context)
 
 
+class _CacheOnFirstUse:
+    """A dispatcher's _Cache, made when the dispatcher first compiles or loads code.  Making one
+    looks for a writable cache directory (about 0.5 ms); the inlined components never need
+    theirs unless called from Python (tests), so some 60 of them were 0.03 s of every start-up."""
+
+    def __init__(self, py_func):
+        self._py_func = py_func
+        self._cache = None
+
+    def __getattr__(self, name):
+        if self._cache is None:
+            self._cache = _Cache(self._py_func)
+        return getattr(self._cache, name)
+
+
 def _with_coding_path_cache(dispatcher):
-    dispatcher._cache = _Cache(dispatcher.py_func)
+    dispatcher._cache = _CacheOnFirstUse(dispatcher.py_func)
     return dispatcher
 
 _OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", _nrt=False)

@@ -21,7 +21,7 @@ CHILD_ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
 
 def run(*args, input=None, implied=()):
     """The command line as main() runs it (classic words translated first), in this process."""
-    words = to_subcommand([str(arg) for arg in args], cmzip.cli.cli.commands, implied)
+    words = to_subcommand([str(arg) for arg in args], cmzip.cli.cli.list_commands(None), implied)
     return CliRunner().invoke(cmzip.cli.cli, words, input=input)
 
 
@@ -111,7 +111,7 @@ def test_a_first_word_naming_a_command_is_the_command(tmp_path, tiny, monkeypatc
 ])
 def test_classic_usage_errors(args, message):
     with pytest.raises(ClassicUsageError, match=message):
-        to_subcommand(args, cmzip.cli.cli.commands)
+        to_subcommand(args, cmzip.cli.cli.list_commands(None))
 
 
 def test_usage_errors_are_one_line_and_status_2(tmp_path):
