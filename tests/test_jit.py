@@ -73,3 +73,36 @@ def test_a_read_only_install_caches_in_the_user_cache_and_edits_invalidate_it(tm
     finally:
         for path in [copy, *copy.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_plain_arrays_are_typed_as_numba_types_them():
+    """jit.py types arrays of exactly np.ndarray itself (without importing numpy.ma); the
+    result must be numba's own, for every layout, dtype and flag the models use or could."""
+    import numba
+    import numpy as np
+    from numba.core.typing import typeof
+
+    rule = typeof.typeof_impl.dispatch(np.ndarray)
+    assert rule.__module__ == "cmzip.jit"
+    base = np.arange(24, dtype=np.int64).reshape(4, 6)
+    frozen = np.zeros(5, dtype=np.uint32)
+    frozen.flags.writeable = False
+    for array in (np.zeros(3, np.uint8), np.zeros(3, np.int16), np.zeros((2, 3), np.int32),
+                  base, base.T, base[:, ::2], np.zeros(0, np.float64), frozen,
+                  np.zeros((2, 2, 2), np.float32)):
+        assert rule(array, None) == numba.core.typing.typeof._typeof_ndarray(array, None)
+    with __import__("pytest").raises(numba.core.errors.NumbaTypeError):
+        numba.typeof(np.ma.zeros(3))            # other array types still take numba's rule
+
+
+def test_a_process_that_compresses_imports_neither_scipy_nor_numpy_ma(tmp_path):
+    """Start-up (jit.py): a cached level-4 round trip loads neither."""
+    child = (_CHILD + "import sys\n"
+             "print(sorted(m for m in ('scipy', 'numpy.ma', 'numba.np.arraymath', 'cmzip.bench')"
+             " if m in sys.modules))\n").replace("cmzip.compress(data, 1)", "cmzip.compress(data, 4)")
+    env = dict(os.environ)
+    subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, timeout=600)
+    result = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == "[]"
