@@ -6,6 +6,8 @@ bytes above in fixed-length records (tables, images).  Once per byte, each conte
 is hashed to 32 bits with its own salt; the context model (models/context.py) looks the hash up
 in the bucket table at the two nibble boundaries of the byte.
 """
+import numpy as np
+
 from ..jit import inline
 from .history import C4, C8, POS, RECORD, WORD, WORD1, byte_back, is_letter, word_start
 
@@ -34,6 +36,13 @@ CONTEXT_IDS = {
     "rec2": 21,       # ... with the byte to the left
     "rec3": 22,       # ... and the byte two rows above
     "column": 23,     # the column within the record, with the byte to the left
+    # indirect (paq8): the last byte (two bytes) with the bytes that followed its last occurrences
+    "ind1": 24,       # the last byte and its last two followers
+    "ind2": 25,       # the last two bytes and their last follower
+    "ind1b": 26,      # the last byte and its last follower
+    "ind2b": 27,      # the last two bytes and their last two followers
+    "ind1c": 28,      # the last byte and its last three followers
+    "ind1s": 29,      # the last follower of the last byte, without it
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
 
@@ -107,4 +116,30 @@ def context_hash(h, cid):
         column = pos % r if r > 0 else 0
         lo = (column << 8) | (c4 & 0xFF)
         hi = r
+    elif cid <= 29:
+        lo, hi = _indirect(h, cid)
     return hash32(lo & M32, hi & M32, cid)
+
+
+@inline
+def _indirect(h, cid):
+    """Indirect contexts: what followed the last occurrences of the last byte or two."""
+    c4 = h.s[C4]
+    c1 = c4 & 0xFF
+    c2c1 = c4 & 0xFFFF
+    f1 = np.int64(h.ind1[c1])
+    f2 = np.int64(h.ind2[c2c1])
+    lo, hi = 0, 0
+    if cid == 24:
+        lo = c1 | ((f1 & 0xFFFF) << 8)
+    elif cid == 25:
+        lo = c2c1 | ((f2 & 0xFF) << 16)
+    elif cid == 26:
+        lo = c1 | ((f1 & 0xFF) << 8)
+    elif cid == 27:
+        lo, hi = c2c1, f2 & 0xFFFF
+    elif cid == 28:
+        lo = c1 | ((f1 & 0xFFFFFF) << 8)
+    else:
+        lo = f1 & 0xFF
+    return lo, hi

@@ -31,11 +31,16 @@ class History(NamedTuple):
     buf: np.ndarray          # uint8, ring buffer of the last 2**buf_bits bytes
     s: np.ndarray            # int64 summaries (POS, C4, ...)
     seen_at: np.ndarray      # int64 (256, 4): position + 1 of each byte value's last 4 occurrences
+    # indirect contexts: the bytes that followed the last occurrences of each context, the most
+    # recent lowest (a 32-bit shift register of followers per context)
+    ind1: np.ndarray         # uint32 (256,): by the byte before
+    ind2: np.ndarray         # uint32 (65536,): by the two bytes before
 
 
 def new_history(buf_bits):
     return History(big_zeros(1 << buf_bits, np.uint8), np.zeros(N_SUMMARIES, dtype=np.int64),
-                   np.zeros((256, 4), dtype=np.int64))
+                   np.zeros((256, 4), dtype=np.int64), np.zeros(256, dtype=np.uint32),
+                   np.zeros(1 << 16, dtype=np.uint32))
 
 
 @inline
@@ -66,6 +71,7 @@ def push(h, byte, detect_records):
     s = h.s
     pos = s[POS]
     h.buf[pos & (h.buf.shape[0] - 1)] = byte
+    _push_followers(h, byte)
     s[C8] = ((s[C8] << 8) | (s[C4] >> 24)) & M32
     s[C4] = ((s[C4] << 8) | byte) & M32
     if is_letter(byte):
@@ -76,6 +82,17 @@ def push(h, byte, detect_records):
     if detect_records:
         _detect_records(h, byte, pos)
     s[POS] = pos + 1
+
+
+@inline
+def _push_followers(h, byte):
+    """The byte just coded follows the last byte and the last two: shift it into their entries
+    (before C4 moves on, while C4 still ends with those contexts)."""
+    c4 = h.s[C4]
+    c1 = c4 & 0xFF
+    c2c1 = c4 & 0xFFFF
+    h.ind1[c1] = ((np.int64(h.ind1[c1]) << 8) | byte) & M32
+    h.ind2[c2c1] = ((np.int64(h.ind2[c2c1]) << 8) | byte) & M32
 
 
 @inline
