@@ -32,15 +32,16 @@ class History(NamedTuple):
     s: np.ndarray            # int64 summaries (POS, C4, ...)
     seen_at: np.ndarray      # int64 (256, 4): position + 1 of each byte value's last 4 occurrences
     # indirect contexts: the bytes that followed the last occurrences of each context, the most
-    # recent lowest (a 32-bit shift register of followers per context)
-    ind1: np.ndarray         # uint32 (256,): by the byte before
-    ind2: np.ndarray         # uint32 (65536,): by the two bytes before
+    # recent lowest (a shift register of followers per context)
+    ind1: np.ndarray         # uint32 (256,): the last 4 followers of each byte
+    ind2: np.ndarray         # uint16 (65536,): the last 2 followers of each two bytes (128 KB,
+                             # half of uint32: one access per byte at a place the data chooses)
 
 
 def new_history(buf_bits):
     return History(big_zeros(1 << buf_bits, np.uint8), np.zeros(N_SUMMARIES, dtype=np.int64),
                    np.zeros((256, 4), dtype=np.int64), np.zeros(256, dtype=np.uint32),
-                   np.zeros(1 << 16, dtype=np.uint32))
+                   np.zeros(1 << 16, dtype=np.uint16))
 
 
 @inline
@@ -92,7 +93,7 @@ def _push_followers(h, byte):
     c1 = c4 & 0xFF
     c2c1 = c4 & 0xFFFF
     h.ind1[c1] = ((np.int64(h.ind1[c1]) << 8) | byte) & M32
-    h.ind2[c2c1] = ((np.int64(h.ind2[c2c1]) << 8) | byte) & M32
+    h.ind2[c2c1] = ((np.int64(h.ind2[c2c1]) << 8) | byte) & 0xFFFF
 
 
 @inline
