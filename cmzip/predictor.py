@@ -29,7 +29,7 @@ from .jit import inline
 from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, padded, train
 from .models import history as hist_mod
 from .models import match as match_mod
-from .models.contexts import CONTEXT_IDS, USES_RECORDS, context_hash, hash32
+from .models.contexts import CONTEXT_IDS, USES_FOLLOWERS, USES_RECORDS, context_hash, hash32
 from .models.history import C4, POS, word_start
 from .statemap import STEP, new_statemap, sm_p16, sm_update, state_tables
 
@@ -72,6 +72,7 @@ class Config(NamedTuple):
     apms: np.ndarray            # int64 APM context ids
     apm_offset: np.ndarray      # int64: where each APM's rows start
     detect_records: bool
+    track_followers: bool       # the History keeps each context's followers (indirect contexts)
     match_at: int               # where the match model's inputs start in x
     ext_at: int                 # where the byte learners' inputs start in x
     n_ext: int                  # inputs from byte learners
@@ -140,6 +141,7 @@ def new_model(config, first_block_len, n_ext=0):
                  apms=np.array([a[0] for a in apms], dtype=np.int64),
                  apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
                  detect_records=any(c in USES_RECORDS for c in config["contexts"]),
+                 track_followers=any(c in USES_FOLLOWERS for c in config["contexts"]),
                  match_at=match_at, ext_at=ext_at,
                  n_ext=n_ext, mixer_rate=config["mixer_lr"],
                  rate_boost=config.get("rate_boost", 0), rate_half=config.get("rate_half", 1),
@@ -315,7 +317,7 @@ def update_bit(m, bit):
 def update_byte(m, byte):
     """After the 8th bit: the history, the match model and the contexts move on a byte."""
     cfg = m.cfg
-    hist_mod.push(m.hist, byte, cfg.detect_records)
+    hist_mod.push(m.hist, byte, cfg.detect_records, cfg.track_followers)
     if cfg.use_match:
         match_mod.update_byte(m.match, m.hist)
     start_byte(m)

@@ -13,10 +13,10 @@ from cmzip.statemap import (COUNT_BITS, NEXT_STATE, STATE_COUNTS, STEP, new_stat
                             sm_p16, sm_update, state_tables)
 
 
-def _history_after(data, detect_records=False, buf_bits=16):
+def _history_after(data, detect_records=False, buf_bits=16, track_followers=True):
     h = hm.new_history(buf_bits)
     for byte in data:
-        hm.push(h, byte, detect_records)
+        hm.push(h, byte, detect_records, track_followers)
     return h
 
 
@@ -90,10 +90,11 @@ def _phased(n, seed):
 
 def test_indirect_history_keeps_the_followers_of_each_context():
     h = _history_after(b"aQ.aR.aS.aT.xy1xy2.")
-    assert h.ind1[ord("a")] == int.from_bytes(b"QRST", "big")    # the most recent lowest
-    assert h.ind1[ord(".")] == int.from_bytes(b"aaax", "big")
+    assert h.ind1[ord("a")] == int.from_bytes(b"ST", "big")      # the most recent lowest
+    assert h.ind1[ord(".")] == int.from_bytes(b"ax", "big")
     assert h.ind2[int.from_bytes(b"xy", "big")] == int.from_bytes(b"12", "big")
     assert h.ind2[int.from_bytes(b".a", "big")] == int.from_bytes(b"ST", "big")
+    assert not _history_after(b"aQ.aR.", track_followers=False).ind1.any()  # levels without them
 
 
 def test_indirect_contexts_name_the_follower_to_come():
@@ -105,7 +106,7 @@ def test_indirect_contexts_name_the_follower_to_come():
     for i, byte in enumerate(data):
         if i > 100 and data[i - 1] == ord("a"):
             keys[byte].add(context_hash(h, CONTEXT_IDS["ind1"]))
-        hm.push(h, byte, False)
+        hm.push(h, byte, False, True)
     assert len(keys[ord("X")]) == 1 and len(keys[ord("Y")]) == 1
     assert keys[ord("X")] != keys[ord("Y")]
     # the same followers after other bytes give the same key; another last byte another one

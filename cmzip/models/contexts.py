@@ -39,12 +39,9 @@ CONTEXT_IDS = {
     # indirect (paq8): the last byte (two bytes) with the bytes that followed its last occurrences
     "ind1": 24,       # the last byte and its last two followers
     "ind2": 25,       # the last two bytes and their last follower
-    "ind1b": 26,      # the last byte and its last follower
-    "ind2b": 27,      # the last two bytes and their last two followers
-    "ind1c": 28,      # the last byte and its last three followers
-    "ind1s": 29,      # the last follower of the last byte, without it
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
+USES_FOLLOWERS = {"ind1", "ind2"}
 
 
 @inline
@@ -116,30 +113,10 @@ def context_hash(h, cid):
         column = pos % r if r > 0 else 0
         lo = (column << 8) | (c4 & 0xFF)
         hi = r
-    elif cid <= 29:
-        lo, hi = _indirect(h, cid)
-    return hash32(lo & M32, hi & M32, cid)
-
-
-@inline
-def _indirect(h, cid):
-    """Indirect contexts: what followed the last occurrences of the last byte or two."""
-    c4 = h.s[C4]
-    c1 = c4 & 0xFF
-    c2c1 = c4 & 0xFFFF
-    f1 = np.int64(h.ind1[c1])
-    f2 = np.int64(h.ind2[c2c1])
-    lo, hi = 0, 0
-    if cid == 24:
-        lo = c1 | ((f1 & 0xFFFF) << 8)
+    elif cid == 24:
+        c1 = c4 & 0xFF
+        lo = c1 | ((np.int64(h.ind1[c1]) & 0xFFFF) << 8)
     elif cid == 25:
-        lo = c2c1 | ((f2 & 0xFF) << 16)
-    elif cid == 26:
-        lo = c1 | ((f1 & 0xFF) << 8)
-    elif cid == 27:
-        lo, hi = c2c1, f2 & 0xFFFF
-    elif cid == 28:
-        lo = c1 | ((f1 & 0xFFFFFF) << 8)
-    else:
-        lo = f1 & 0xFF
-    return lo, hi
+        c2c1 = c4 & 0xFFFF
+        lo = c2c1 | ((np.int64(h.ind2[c2c1]) & 0xFF) << 16)
+    return hash32(lo & M32, hi & M32, cid)
