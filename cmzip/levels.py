@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 7
+MODEL_VERSION = 8
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -48,7 +48,17 @@ _MIDDLE = _TEXT + ["sparse1", "rec1", "word2"]
 # instead of c0 (1.9041 -> 1.8805 / 1.1808 / 1.4473); level 2 keeps c0 (c0c1hi: 1.8245 -> 1.8176
 # on Calgary but 1.3959 -> 1.3995 on the real files).  Levels 5-9 take the four mixers too
 # (level 5: 1.6961 / 0.9845 / 1.1256 -> 1.6875 / 0.9805 / 1.1135 with the insn mixer).
-_DEFAULT4 = _MIDDLE + ["o0", "sparse3", "stride4"]
+# Model version 8: the indirect contexts ind1 and ind2 (the last byte with what followed its last
+# two occurrences, the last two bytes with what followed them last; models/history.py) in place
+# of o0 and sparse3, the weakest two, so that level 4 keeps twelve contexts and its speed (codec
+# only; Calgary / Canterbury / the C headers and libpython, from version 7's level 4, 1.6981 /
+# 0.9946 / 1.1622): both added, 14 contexts 1.6881 / 0.9906 / 1.1367 but about 10% slower on
+# book1; instead of o0 1.6908 / 0.9921 / 1.1415, of sparse3 1.6907 / 0.9910 / 1.1453; of both
+# 1.6934 / 0.9926 / 1.1502, then the final probability three quarters the APM's (predictor.py)
+# 1.6927 / 0.9922 / 1.1488.  Alone, ind1 1.6910 / 0.9925 / 1.1459, ind2 1.6929 / 0.9920 / 1.1470
+# (variants with one or three followers measured no better).
+_INDIRECT = ["ind1", "ind2"]
+_DEFAULT4 = _MIDDLE + ["stride4"] + _INDIRECT
 _MIXERS4 = ["c0c1hi", "order_match", "c2bits", "c2"]
 _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
             "sparse1", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "column"]
@@ -68,19 +78,22 @@ _BALANCED = _DEFAULT + ["rec2", "rec3", "stride4", "insn_ops"]
 # 1.7095 / 0.9935; then the previous word (word2) 1.7019 / 0.9896, order 0 too 1.7074 / 0.9925
 # alone.  Both: book1 2.1068 -> 2.0950 bpb at 350 -> 310 KB/s; the C headers and libpython
 # above 1.1444 -> 1.1265 with all three.  Level 5 takes all three.
-_BALANCED5 = _BALANCED + ["word2", "o0"]
+# Levels 5-9 take both indirect contexts beside their own (version 8; level 5: 1.6877 / 0.9811 /
+# 1.1125 -> 1.6791 / 0.9797 / 1.0935, about 6% slower; level 9 without the GRU: 1.6858 / 0.9843 /
+# 1.1012 -> 1.6769 / 0.9827 / 1.0825).
+_BALANCED5 = _BALANCED + ["word2", "o0"] + _INDIRECT
 _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
          "sparse1", "sparse2", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "rec2", "column"]
 # Level 6 takes rec3 and stride4 too, else level 5 would beat it on tables (level 6: kennedy.xls
 # 0.1801 -> 0.1440, obj2 1.9520 -> 1.9290, pic 0.5095 -> 0.4919, sum 2.0444 -> 2.0092)
 # and insn_ops with the insn mixer, as level 5 (level 6: sum 2.0092 -> 1.9188, obj2 1.9290 ->
 # 1.8972, paper1 2.1604 -> 2.1592)
-_FULL6 = _FULL + ["rec3", "stride4", "insn_ops"]
-_MAX = _FULL + ["rec3", "aligned2"]
+_FULL6 = _FULL + ["rec3", "stride4", "insn_ops"] + _INDIRECT
+_MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT
 # Level 9: every context of levels 6 and 7, and the insn mixer beside level 8's (measured without
 # the GRU, codec only; Calgary / Canterbury / the C headers and libpython: level 8's contexts and
 # mixers 1.6871 / 0.9817 / 1.1068, these 1.6827 / 0.9795 / 1.0969, 10% slower)
-_FULL9 = _FULL6 + ["aligned2"]
+_FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect contexts)
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through

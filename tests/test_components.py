@@ -13,10 +13,10 @@ from cmzip.statemap import (COUNT_BITS, NEXT_STATE, STATE_COUNTS, STEP, new_stat
                             sm_p16, sm_update, state_tables)
 
 
-def _history_after(data, detect_records=False, buf_bits=16):
+def _history_after(data, detect_records=False, buf_bits=16, track_followers=True):
     h = hm.new_history(buf_bits)
     for byte in data:
-        hm.push(h, byte, detect_records)
+        hm.push(h, byte, detect_records, track_followers)
     return h
 
 
@@ -72,6 +72,81 @@ def test_order_contexts_depend_on_exactly_their_bytes():
     assert context_hash(_history_after(b"xxab"), o2) != context_hash(_history_after(b"xxcb"), o2)
     hashes = {context_hash(_history_after(b"abcdefgh"), cid) for cid in CONTEXT_IDS.values()}
     assert len(hashes) == len(CONTEXT_IDS)            # every context has its own salt
+
+
+def _phased(n, seed):
+    """Random letters b..z, with an 'a' now and then whose follower alternates X, Y, X, Y ...
+    whatever surrounds it: no order-n context predicts the follower, the followers of the last
+    'a's do."""
+    rng = np.random.default_rng(seed)
+    out = bytearray()
+    phase = 0
+    while len(out) < n:
+        out += bytes(rng.integers(ord("b"), ord("z") + 1, int(rng.integers(1, 6))).tolist())
+        out += b"a" + (b"X" if phase == 0 else b"Y")
+        phase ^= 1
+    return bytes(out)
+
+
+def test_indirect_history_keeps_the_followers_of_each_context():
+    h = _history_after(b"aQ.aR.aS.aT.xy1xy2.")
+    assert h.ind1[ord("a")] == int.from_bytes(b"ST", "big")      # the most recent lowest
+    assert h.ind1[ord(".")] == int.from_bytes(b"ax", "big")
+    assert h.ind2[int.from_bytes(b"xy", "big")] == int.from_bytes(b"12", "big")
+    assert h.ind2[int.from_bytes(b".a", "big")] == int.from_bytes(b"ST", "big")
+    assert not _history_after(b"aQ.aR.", track_followers=False).ind1.any()  # levels without them
+
+
+def test_indirect_contexts_name_the_follower_to_come():
+    """After each 'a' of the phased stream, ind1's key is one of two: one before every X, the
+    other before every Y; ind2 (the last follower of the two bytes before) does not know it."""
+    data = _phased(3000, 1)
+    h = hm.new_history(16)
+    keys = {b"X"[0]: set(), b"Y"[0]: set()}
+    for i, byte in enumerate(data):
+        if i > 100 and data[i - 1] == ord("a"):
+            keys[byte].add(context_hash(h, CONTEXT_IDS["ind1"]))
+        hm.push(h, byte, False, True)
+    assert len(keys[ord("X")]) == 1 and len(keys[ord("Y")]) == 1
+    assert keys[ord("X")] != keys[ord("Y")]
+    # the same followers after other bytes give the same key; another last byte another one
+    ind1 = CONTEXT_IDS["ind1"]
+    assert context_hash(_history_after(b"aXaY.a"), ind1) == context_hash(_history_after(b"aXzzaYa"), ind1)
+    assert context_hash(_history_after(b"aXaY.a"), ind1) != context_hash(_history_after(b"aYaX.a"), ind1)
+    assert context_hash(_history_after(b"bXbY.a"), ind1) != context_hash(_history_after(b"aXaY.a"), ind1)
+    ind2 = CONTEXT_IDS["ind2"]
+    assert context_hash(_history_after(b"zaX..za"), ind2) == context_hash(_history_after(b"qzaXza"), ind2)
+    assert context_hash(_history_after(b"zaX..za"), ind2) != context_hash(_history_after(b"zaY..za"), ind2)
+
+
+def _paired(n, seed):
+    """Random letters b..z, with an 'a' now and then; the 'a's are followed by random capitals
+    A..H, each twice in a row: the second of a pair is the last follower of 'a'.  (A plain
+    alternation would not do: the bit histories of the order-1 context learn it.)"""
+    rng = np.random.default_rng(seed)
+    out = bytearray()
+    follower = 0
+    for i in range(n // 5):
+        out += bytes(rng.integers(ord("b"), ord("z") + 1, int(rng.integers(1, 6))).tolist())
+        if i % 2 == 0:
+            follower = int(rng.integers(ord("A"), ord("H") + 1))
+        out += bytes([ord("a"), follower])
+    return bytes(out)
+
+
+def test_indirect_contexts_round_trip_and_predict_the_repeated_follower(monkeypatch):
+    """A level with the indirect contexts decodes what it codes, and codes the paired stream
+    far smaller than the same level without them (every second follower is known)."""
+    import cmzip
+    from cmzip import levels
+    data = _paired(40000, 2)
+    base = dict(levels.LEVELS[1], contexts=["o1", "o2", "o3", "o4", "o0", "o0"])
+    monkeypatch.setitem(levels.LEVELS, 1, base)
+    without = cmzip.compress(data, 1)
+    monkeypatch.setitem(levels.LEVELS, 1, dict(base, contexts=["o1", "o2", "o3", "o4", "ind1", "ind2"]))
+    packed = cmzip.compress(data, 1)
+    assert cmzip.decompress(packed) == data
+    assert len(packed) < len(without) - data.count(b"a") // 16     # half a bit per 'a' or more
 
 
 def test_bucket_table_claims_finds_and_replaces_the_least_used_slot():

@@ -6,6 +6,8 @@ bytes above in fixed-length records (tables, images).  Once per byte, each conte
 is hashed to 32 bits with its own salt; the context model (models/context.py) looks the hash up
 in the bucket table at the two nibble boundaries of the byte.
 """
+import numpy as np
+
 from ..jit import inline
 from .history import C4, C8, POS, RECORD, WORD, WORD1, byte_back, is_letter, word_start
 
@@ -34,8 +36,12 @@ CONTEXT_IDS = {
     "rec2": 21,       # ... with the byte to the left
     "rec3": 22,       # ... and the byte two rows above
     "column": 23,     # the column within the record, with the byte to the left
+    # indirect (paq8): the last byte (two bytes) with the bytes that followed its last occurrences
+    "ind1": 24,       # the last byte and its last two followers
+    "ind2": 25,       # the last two bytes and their last follower
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
+USES_FOLLOWERS = {"ind1", "ind2"}
 
 
 @inline
@@ -107,4 +113,10 @@ def context_hash(h, cid):
         column = pos % r if r > 0 else 0
         lo = (column << 8) | (c4 & 0xFF)
         hi = r
+    elif cid == 24:
+        c1 = c4 & 0xFF
+        lo = c1 | ((np.int64(h.ind1[c1]) & 0xFFFF) << 8)
+    elif cid == 25:
+        c2c1 = c4 & 0xFFFF
+        lo = c2c1 | ((np.int64(h.ind2[c2c1]) & 0xFF) << 16)
     return hash32(lo & M32, hi & M32, cid)
