@@ -59,7 +59,7 @@ class Config(NamedTuple):
     # (0,) for on.  So every level's loop compiles with its own counts and switches as
     # constants: loops over contexts and mixers unrolled, branches gone (measured on book1, codec
     # only: level 1 1653 -> 1898 KB/s, level 4 624 -> 671, level 5 415 -> 435).  The price: each
-    # level compiles on its first use on a machine (about 15 s), not once for all.
+    # level compiles on its first use on a machine (about 15-30 s), not once for all.
     ctx_count: tuple
     mixer_count: tuple
     apm_count: tuple
