@@ -27,6 +27,7 @@ import time
 import pytest
 
 from cmzip.samples import SplitMix64, sample
+from peak import CHILD, peak_bytes
 
 MB = 1 << 20
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -51,19 +52,11 @@ def generated_chunks(size_mb, pieces):
         yield label + pieces[rng.below(len(pieces))][:MB - len(label)]
 
 
-# The child's own peak is VmHWM of its address space, which it writes last to its stderr: its
-# ru_maxrss would carry over the resident size of the process it was spawned from, this test run
-# (over 2 GB once the tests have compiled every level's loop).
-_CHILD = ("import re, sys\nfrom cmzip.cli import main\ntry:\n    main(sys.argv[1:])\n"
-          "finally:\n    sys.stderr.write('\\nVmHWM ' + re.search(r'VmHWM:\\s+(\\d+)',"
-          " open('/proc/self/status').read()).group(1) + '\\n')\n")
-
-
 def run_cmzip(args, stdin, stdout, talk):
     """Run cmzip's command line with ARGS on this checkout; talk(process) feeds or drains it.
     Returns (seconds, peak resident memory of the child in bytes)."""
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen([sys.executable, "-c", _CHILD, *args], cwd=ROOT, env=CHILD_ENV,
+        process = subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, env=CHILD_ENV,
                                    stdin=stdin, stdout=stdout, stderr=stderr)
         start = time.perf_counter()
         try:
@@ -76,7 +69,7 @@ def run_cmzip(args, stdin, stdout, talk):
         stderr.seek(0)
         message = stderr.read().decode(errors="replace")
     assert process.returncode == 0, message
-    return seconds, int(message.split("VmHWM ")[-1]) * 1024
+    return seconds, peak_bytes(message)
 
 
 def round_trip(size_mb, directory, pieces):
