@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 8
+MODEL_VERSION = 9
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -81,19 +81,48 @@ _BALANCED = _DEFAULT + ["rec2", "rec3", "stride4", "insn_ops"]
 # Levels 5-9 take both indirect contexts beside their own (version 8; level 5: 1.6877 / 0.9811 /
 # 1.1125 -> 1.6791 / 0.9797 / 1.0935, about 6% slower; level 9 without the GRU: 1.6858 / 0.9843 /
 # 1.1012 -> 1.6769 / 0.9827 / 1.0825).
-_BALANCED5 = _BALANCED + ["word2", "o0"] + _INDIRECT
+# Model version 9: contexts of lines of text (the column and the byte above it, the column and the
+# last byte) and of words further back, from paq8's word model (models/contexts.py).  Measured
+# codec only, Calgary / Canterbury / the C headers and libpython; level 9 without the GRU, version
+# 8: 1.6748 / 0.9813 / 1.0808.  Each alone beside level 9's: col 1.6644 / 0.9726 (the largest:
+# bib, book1, news, the programs), wskip (the current word and the one before the previous)
+# 1.6711 / 0.9795, above (the byte above and the last byte) 1.6715 / 0.9781, word3 (three words)
+# 1.6722 / 0.9799, wc1 (the previous word and the last two bytes) 1.6735 / 0.9812; the first
+# five 1.6577 / 0.9692, then colc1 1.6545 / 0.9653 / 1.0690.  Weight sets by the column
+# ("column" mixer) 1.6523 / 0.9641, then the mixers' rate 12 and the APMs' 6 (more inputs learn
+# best a little slower) 1.6509 / 0.9628.  Measured no better, not kept: the three bytes above,
+# the byte above with the last two, the line's first two bytes with the column (-0.0017 on
+# Calgary only), the last four letters, case-folded orders 3 and 5, a run input per context
+# (paq8's run model: the byte last seen in each context's slot and how often, learned per run
+# length: 1.6535 / 0.9673), APMs by a hash of the last three bytes or by the match state (less
+# than 0.0003), bit-history states that keep the last bit (1.6500 / 0.9628: not worth a new state
+# machine for every level), StateMap counts limited at 255 (1.6525 / 0.9640), weight sets by
+# the byte above (1.6541 / 0.9649).
+# Level 5 takes the two column contexts alone (1.6778 / 0.9790 / 1.0922 -> 1.6640 / 0.9659 /
+# 1.0879, about 3% slower; all six: 1.6593 / 0.9641 / 1.0819, 12% slower).  Level 4 takes none:
+# col beside its twelve 1.6811 / 0.9816 / 1.1435 but a thirteenth context costs it 5-8% of its
+# speed, where its margin over zpaq -m5 is about as small; in place of o6 1.6849 / 0.9918 /
+# 1.1501, of sparse1 or stride4 worse on the real files (1.1783, 1.1577 against 1.1488).
+_LINES = ["col", "colc1"]
+_WORDS_BACK = ["wskip", "word3", "above", "wc1"]
+_BALANCED5 = _BALANCED + ["word2", "o0"] + _INDIRECT + _LINES
 _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
          "sparse1", "sparse2", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "rec2", "column"]
 # Level 6 takes rec3 and stride4 too, else level 5 would beat it on tables (level 6: kennedy.xls
 # 0.1801 -> 0.1440, obj2 1.9520 -> 1.9290, pic 0.5095 -> 0.4919, sum 2.0444 -> 2.0092)
 # and insn_ops with the insn mixer, as level 5 (level 6: sum 2.0092 -> 1.9188, obj2 1.9290 ->
 # 1.8972, paper1 2.1604 -> 2.1592)
-_FULL6 = _FULL + ["rec3", "stride4", "insn_ops"] + _INDIRECT
-_MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT
+# Levels 6-9 take all six, weight sets by the column, and the slower rates (without the GRU,
+# Calgary / Canterbury: level 6 1.6776 / 0.9826 -> 1.6582 / 0.9670 with the contexts -> 1.6543 /
+# 0.9643 with the mixer and rates; level 8 1.6788 / 0.9837 -> 1.6582 / 0.9676 -> 1.6543 / 0.9647)
+_TEXT9 = _LINES + _WORDS_BACK
+_FULL6 = _FULL + ["rec3", "stride4", "insn_ops"] + _INDIRECT + _TEXT9
+_MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
 # Level 9: every context of levels 6 and 7, and the insn mixer beside level 8's (measured without
 # the GRU, codec only; Calgary / Canterbury / the C headers and libpython: level 8's contexts and
 # mixers 1.6871 / 0.9817 / 1.1068, these 1.6827 / 0.9795 / 1.0969, 10% slower)
-_FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect contexts)
+_FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contexts)
+_STRONG = dict(mixer_lr=12, apm_rate=6)
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
@@ -166,14 +195,15 @@ LEVELS = {
     4: dict(_BASE, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
     5: dict(_BASE, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
             apms=["c0", "c1"]),
-    6: dict(_BASE, contexts=_FULL6, mixers=_MIXERS4 + ["insn"],
+    6: dict(_BASE, **_STRONG, contexts=_FULL6, mixers=_MIXERS4 + ["insn", "column"],
             apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
-    7: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1"], apms=["c0", "c1", "c2"],
-            slot_bits=23, byte_models=[_GRU]),
-    8: dict(_BASE, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte"],
+    7: dict(_BASE, **_STRONG, contexts=_MAX, mixers=_MIXERS4 + ["c1", "column"],
+            apms=["c0", "c1", "c2"], slot_bits=23, byte_models=[_GRU]),
+    8: dict(_BASE, **_STRONG, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte", "column"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, contexts=_FULL9, mixers=_MIXERS4 + ["c1", "insn", "byte"],
+    9: dict(_BASE, **_STRONG, contexts=_FULL9,
+            mixers=_MIXERS4 + ["c1", "insn", "byte", "column"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 

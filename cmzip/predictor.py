@@ -44,7 +44,8 @@ SM_LIMIT = 1023                 # StateMap counts stop here: entries keep adapti
 # first-layer weight-set selectors: name -> (id, number of sets)
 SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 16 * 8),
              "c2bits": (4, 256), "byte": (5, 12 * 8), "insn": (6, 4 * 64),
-             "order_match": (7, 16 * 3 * 8), "c2": (8, 256), "c0c1hi": (9, 256 * 8)}
+             "order_match": (7, 16 * 3 * 8), "c2": (8, 256), "c0c1hi": (9, 256 * 8),
+             "column": (10, 64 * 8)}
 # APM contexts: name -> (id, number of rows)
 APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
@@ -281,6 +282,9 @@ def _selector(m, sid, c0, bitpos):
         return (m.hist.s[C4] >> 8) & 255
     if sid == 9:                # the bits of this byte so far and the previous byte's top 3 bits
         return c0 | ((m.b[B_C1] >> 5) << 8)
+    if sid == 10:               # the column in the line (text), and the bit position
+        column, above = hist_mod.column_above(m.hist)
+        return min(column, 63) * 8 + bitpos
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
 
 

@@ -41,6 +41,32 @@ def test_words_are_case_folded_letters_and_the_previous_word_is_kept():
     assert _history_after(b"the ca").s[hm.WORD] != _history_after(b"the cb").s[hm.WORD]
 
 
+def test_three_words_are_kept_and_the_word_contexts_read_them():
+    h = _history_after(b"one two three ")
+    assert [h.s[k] for k in (hm.WORD1, hm.WORD2)] == [_history_after(b"three ").s[hm.WORD1],
+                                                      _history_after(b"two ").s[hm.WORD1]]
+    # wskip skips the previous word: "one two X" and "one six X" share it, "ten two X" not
+    wskip, word3 = CONTEXT_IDS["wskip"], CONTEXT_IDS["word3"]
+    a, b, c = (_history_after(t) for t in (b"one two thr", b"one six thr", b"ten two thr"))
+    assert context_hash(a, wskip) == context_hash(b, wskip) != context_hash(c, wskip)
+    assert len({context_hash(x, word3) for x in (a, b, c)}) == 3
+
+
+def test_the_column_and_the_byte_above_follow_the_lines():
+    h = _history_after(b"first line\nabc")
+    assert hm.column_above(h) == (3, ord("s"))          # the 4th byte of the line above
+    assert hm.column_above(_history_after(b"ab\nabcd")) == (4, 0)   # beyond the line above
+    assert hm.column_above(_history_after(b"no newline yet")) == (14, 0)
+    assert hm.column_above(_history_after(b"x" * 300 + b"\n" + b"y" * 280))[0] == 255
+    # the byte above is the previous line's, two lines of different lengths
+    h = _history_after(b"12345\nab\nxyzw")
+    assert hm.column_above(h) == (4, 0) and hm.column_above(_history_after(b"12345\nabc\nx")) == (1, ord("b"))
+    col = CONTEXT_IDS["col"]
+    same = _history_after(b"qq\nabcd\nab")
+    assert context_hash(_history_after(b"zzzz\nabcd\nzz"), col) == context_hash(same, col)
+    assert context_hash(_history_after(b"zzzz\nabXd\nzz"), col) != context_hash(same, col)
+
+
 @pytest.mark.parametrize("length", [13, 64, 150])
 def test_record_length_is_detected_on_a_generated_table(length):
     rng = np.random.default_rng(length)

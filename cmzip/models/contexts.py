@@ -1,15 +1,17 @@
 """The hashed contexts a level can use, and their hashes for the next byte.
 
 Each context is a summary of what came before the next byte: the last n bytes (orders), the
-current word, byte patterns with gaps (sparse), the position in a 32-bit word (binaries), the
-bytes above in fixed-length records (tables, images).  Once per byte, each context of the level
-is hashed to 32 bits with its own salt; the context model (models/context.py) looks the hash up
-in the bucket table at the two nibble boundaries of the byte.
+current and previous words, the column in a line of text and the byte above it, byte patterns
+with gaps (sparse), the position in a 32-bit word (binaries), the bytes above in fixed-length
+records (tables, images).  Once per byte, each context of the level is hashed to 32 bits with its
+own salt; the predictor looks the hash up in the bucket table at the two nibble boundaries of the
+byte.
 """
 import numpy as np
 
 from ..jit import inline
-from .history import C4, C8, POS, RECORD, WORD, WORD1, byte_back, is_letter, word_start
+from .history import (C4, C8, POS, RECORD, WORD, WORD1, WORD2, byte_back, column_above,
+                      is_letter, word_start)
 
 M32 = 0xFFFFFFFF
 
@@ -39,6 +41,13 @@ CONTEXT_IDS = {
     # indirect (paq8): the last byte (two bytes) with the bytes that followed its last occurrences
     "ind1": 24,       # the last byte and its last two followers
     "ind2": 25,       # the last two bytes and their last follower
+    # text: words further back, and lines (the column and the byte above it; paq8's word model)
+    "word3": 26,      # the current word and the two before it
+    "wskip": 27,      # the current word and the one before the previous
+    "col": 28,        # the column in the line and the byte above
+    "above": 29,      # the byte above and the last byte
+    "wc1": 30,        # the previous word and the last two bytes
+    "colc1": 31,      # the column and the last byte
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
 USES_FOLLOWERS = {"ind1", "ind2"}
@@ -119,4 +128,21 @@ def context_hash(h, cid):
     elif cid == 25:
         c2c1 = c4 & 0xFFFF
         lo = c2c1 | ((np.int64(h.ind2[c2c1]) & 0xFF) << 16)
+    elif cid == 26:
+        lo = s[WORD]
+        hi = s[WORD1] * 0x2F0F3A1B + s[WORD2]
+    elif cid == 27:
+        lo, hi = s[WORD], s[WORD2]
+    elif cid == 28:
+        column, above = column_above(h)
+        lo = column | (above << 8)
+    elif cid == 29:
+        column, above = column_above(h)
+        lo = above | ((c4 & 0xFF) << 8)
+    elif cid == 30:
+        lo = s[WORD1]
+        hi = c4 & 0xFFFF
+    elif cid == 31:
+        column, above = column_above(h)
+        lo = column | ((c4 & 0xFF) << 8)
     return hash32(lo & M32, hi & M32, cid)

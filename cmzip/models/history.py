@@ -23,7 +23,10 @@ WORD = 3        # hash of the current word (letters, case-folded), 0 between wor
 WORD1 = 4       # hash of the previous word
 RECORD = 5      # detected record length, 0 = none
 CANDIDATE1, COUNT1, CANDIDATE2, COUNT2 = 6, 7, 8, 9     # two record lengths seen, and how often
-N_SUMMARIES = 10
+WORD2 = 10      # hash of the word before the previous one
+LINE = 11       # position of the current line's first byte (after the last newline)
+LINE1 = 12      # position of the previous line's first byte
+N_SUMMARIES = 13
 RECORD_EVIDENCE = 16    # sightings of a candidate that make it the record length
 
 
@@ -47,6 +50,19 @@ def new_history(buf_bits):
 def is_letter(c):
     c |= 32
     return 97 <= c <= 122
+
+
+@inline
+def column_above(h):
+    """(the column of the next byte in its line, the byte in that column of the line above or 0
+    where that line is shorter); columns beyond 255 count as 255."""
+    s = h.s
+    pos = s[POS]
+    column = pos - s[LINE]
+    above = 0
+    if s[LINE] > 0 and s[LINE1] + column < s[LINE] - 1:
+        above = byte_back(h, pos - s[LINE1] - column)
+    return min(column, 255), above
 
 
 @inline
@@ -79,8 +95,12 @@ def push(h, byte, detect_records, track_followers):
     if is_letter(byte):
         s[WORD] = ((s[WORD] + (byte | 32)) * 0x2F0F3A1B) & M32
     elif s[WORD] != 0:
+        s[WORD2] = s[WORD1]
         s[WORD1] = s[WORD]
         s[WORD] = 0
+    if byte == 10:
+        s[LINE1] = s[LINE]
+        s[LINE] = pos + 1
     if detect_records:
         _detect_records(h, byte, pos)
     s[POS] = pos + 1
