@@ -97,9 +97,15 @@ _BALANCED = _DEFAULT + ["rec2", "rec3", "stride4", "insn_ops"]
 # length: 1.6535 / 0.9673), APMs by a hash of the last three bytes or by the match state (less
 # than 0.0003), bit-history states that keep the last bit (1.6500 / 0.9628: not worth a new state
 # machine for every level), StateMap counts limited at 255 (1.6525 / 0.9640), weight sets by
-# the byte above (1.6541 / 0.9649).
+# the byte above (1.6541 / 0.9649), a bit position in the StateMaps' contexts (1.6567 / 0.9653),
+# a mixer by the match state, the count of known contexts or the partial byte (within 0.0008).
+# With so many inputs the mixers' initial weights were too large: 0.15 each (the sum of 60-odd
+# inputs' weights starts near 10) -> 0.1 1.6471 / 0.9603, 0.04 1.6451 / 0.9587, 0.03 and a
+# smaller early rate boost (2) 1.6448 / 0.9580 (level 9's; level 4's twelve contexts gain
+# 0.0015 on Calgary at 0.04 and keep 0.15 with their measured results).
 # Level 5 takes the two column contexts alone (1.6778 / 0.9790 / 1.0922 -> 1.6640 / 0.9659 /
-# 1.0879, about 3% slower; all six: 1.6593 / 0.9641 / 1.0819, 12% slower).  Level 4 takes none:
+# 1.0879, about 3% slower; all six: 1.6593 / 0.9641 / 1.0819, 12% slower), and initial weights
+# 0.04 (1.6594 / 0.9625 / 1.0867).  Level 4 takes none:
 # col beside its twelve 1.6811 / 0.9816 / 1.1435 but a thirteenth context costs it 5-8% of its
 # speed, where its margin over zpaq -m5 is about as small; in place of o6 1.6849 / 0.9918 /
 # 1.1501, of sparse1 or stride4 worse on the real files (1.1783, 1.1577 against 1.1488).
@@ -112,9 +118,10 @@ _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
 # 0.1801 -> 0.1440, obj2 1.9520 -> 1.9290, pic 0.5095 -> 0.4919, sum 2.0444 -> 2.0092)
 # and insn_ops with the insn mixer, as level 5 (level 6: sum 2.0092 -> 1.9188, obj2 1.9290 ->
 # 1.8972, paper1 2.1604 -> 2.1592)
-# Levels 6-9 take all six, weight sets by the column, and the slower rates (without the GRU,
-# Calgary / Canterbury: level 6 1.6776 / 0.9826 -> 1.6582 / 0.9670 with the contexts -> 1.6543 /
-# 0.9643 with the mixer and rates; level 8 1.6788 / 0.9837 -> 1.6582 / 0.9676 -> 1.6543 / 0.9647)
+# Levels 6-9 take all six, weight sets by the column, the slower rates and the smaller initial
+# weights (_STRONG; without the GRU, Calgary / Canterbury: level 6 1.6776 / 0.9826 -> 1.6582 /
+# 0.9670 with the contexts -> 1.6543 / 0.9643 with the mixer and rates; level 8 1.6788 / 0.9837
+# -> 1.6582 / 0.9676 -> 1.6543 / 0.9647)
 _TEXT9 = _LINES + _WORDS_BACK
 _FULL6 = _FULL + ["rec3", "stride4", "insn_ops"] + _INDIRECT + _TEXT9
 _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
@@ -122,7 +129,7 @@ _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
 # the GRU, codec only; Calgary / Canterbury / the C headers and libpython: level 8's contexts and
 # mixers 1.6871 / 0.9817 / 1.1068, these 1.6827 / 0.9795 / 1.0969, 10% slower)
 _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contexts)
-_STRONG = dict(mixer_lr=12, apm_rate=6)
+_STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=2)
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
@@ -194,7 +201,7 @@ LEVELS = {
             deterministic_inputs=False),
     4: dict(_BASE, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
     5: dict(_BASE, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
-            apms=["c0", "c1"]),
+            apms=["c0", "c1"], init_weight=0.04),
     6: dict(_BASE, **_STRONG, contexts=_FULL6, mixers=_MIXERS4 + ["insn", "column"],
             apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
