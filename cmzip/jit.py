@@ -130,8 +130,25 @@ class _CacheImpl(caching.CompileResultCacheImpl):
     _locator_classes = [_UserProvidedLocator, _InTreeLocator, _UserWideLocator]
 
 
+class _TolerantIndex(caching.IndexDataCacheFile):
+    """numba unpickles a cache index before it compares the stamp, so an index that another
+    version of cmzip wrote (whose model types name a module this version lacks) raised
+    ModuleNotFoundError instead of missing.  Such an index is stale: it is treated as empty, and
+    the function compiles and replaces it."""
+
+    def _load_index(self):
+        try:
+            return super()._load_index()
+        except Exception:
+            return {}
+
+
 class _Cache(caching.FunctionCache):
     _impl_class = _CacheImpl
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        self._cache_file.__class__ = _TolerantIndex
 
     def load_overload(self, sig, target_context):
         """Load a cached function without first refreshing numba's registries: the machine

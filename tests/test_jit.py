@@ -75,6 +75,40 @@ def test_a_read_only_install_caches_in_the_user_cache_and_edits_invalidate_it(tm
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+def test_an_index_that_names_a_missing_module_is_a_cache_miss(tmp_path):
+    """A cache directory that another version of cmzip filled (its index unpickles to a module
+    this version does not have) must make the loop compile again, not fail."""
+    import pickle
+
+    cache = tmp_path / "cache"
+    env = {"NUMBA_CACHE_DIR": str(cache)}
+    _run_with_cache(env, tmp_path)
+    indexes = list(cache.rglob("*.nbi"))
+    assert indexes
+    for index in indexes:
+        with open(index, "rb") as f:
+            version = pickle.load(f)
+        with open(index, "wb") as f:
+            pickle.dump(version, f, protocol=-1)
+            f.write(b"cmodule_of_another_cmzip_version\nModel\n.")
+        with open(index, "rb") as f:
+            pickle.load(f)
+            try:
+                pickle.loads(f.read())
+            except ModuleNotFoundError:
+                pass
+            else:
+                raise AssertionError("the altered index should name a missing module")
+    _run_with_cache(env, tmp_path)
+
+
+def _run_with_cache(env_extra, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE.parent), **env_extra)
+    result = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+                            text=True, timeout=600, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_plain_arrays_are_typed_as_numba_types_them():
     """jit.py types arrays of exactly np.ndarray itself (without importing numpy.ma); the
     result must be numba's own, for every layout, dtype and flag the models use or could."""
