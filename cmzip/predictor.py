@@ -56,8 +56,8 @@ APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
 class Config(NamedTuple):
     # The model's shape is part of its numba type: the counts of contexts, first-layer mixers
-    # and APMs are the lengths of tuples (of zeros), and the two switches are () for off and
-    # (0,) for on.  So every level's loop compiles with its own counts and switches as
+    # and APMs are the lengths of tuples (of zeros), and the switches are () for off and (0,)
+    # for on (_switch).  So every level's loop compiles with its own counts and switches as
     # constants: loops over contexts and mixers unrolled, branches gone (measured on book1, codec
     # only: level 1 1653 -> 1898 KB/s, level 4 624 -> 671, level 5 415 -> 435).  The price: each
     # level compiles on its first use on a machine (about 15-30 s), not once for all.
@@ -72,8 +72,8 @@ class Config(NamedTuple):
     set_offset: np.ndarray      # int64: where each first-layer mixer's weight sets start
     apms: np.ndarray            # int64 APM context ids
     apm_offset: np.ndarray      # int64: where each APM's rows start
-    detect_records: bool
-    track_followers: bool       # the History keeps each context's followers (indirect contexts)
+    detect_records: tuple       # the History looks for fixed-length records (record contexts)
+    track_followers: tuple      # the History keeps each context's followers (indirect contexts)
     match_at: int               # where the match model's inputs start in x
     ext_at: int                 # where the byte learners' inputs start in x
     n_ext: int                  # inputs from byte learners
@@ -114,6 +114,12 @@ class Model(NamedTuple):
     squash: np.ndarray          # int32 (2 * SMAX + 1,): stretch + SMAX -> p16
 
 
+def _switch(on):
+    """A Config switch: part of the numba type, so that each level compiles without the
+    branches it never takes."""
+    return (0,) if on else ()
+
+
 def _bits_for(count, low, high):
     """log2 of a power-of-two table size: at least `count` entries, within [low, high]."""
     return int(min(high, max(low, (max(count, 1) - 1).bit_length())))
@@ -134,15 +140,14 @@ def new_model(config, first_block_len, n_ext=0):
     ext_at = match_at + (2 if use_match else 0)
     n_inputs = ext_at + n_ext + 1
     cfg = Config(ctx_count=(0,) * n_ctx, mixer_count=(0,) * k, apm_count=(0,) * len(apms),
-                 use_match=(0,) if use_match else (),
-                 deterministic_inputs=(0,) if deterministic else (),
+                 use_match=_switch(use_match), deterministic_inputs=_switch(deterministic),
                  contexts=contexts,
                  selectors=np.array([s[0] for s in selectors], dtype=np.int64),
                  set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
                  apms=np.array([a[0] for a in apms], dtype=np.int64),
                  apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
-                 detect_records=any(c in USES_RECORDS for c in config["contexts"]),
-                 track_followers=any(c in USES_FOLLOWERS for c in config["contexts"]),
+                 detect_records=_switch(any(c in USES_RECORDS for c in config["contexts"])),
+                 track_followers=_switch(any(c in USES_FOLLOWERS for c in config["contexts"])),
                  match_at=match_at, ext_at=ext_at,
                  n_ext=n_ext, mixer_rate=config["mixer_lr"],
                  rate_boost=config.get("rate_boost", 0), rate_half=config.get("rate_half", 1),
@@ -254,7 +259,7 @@ def predict_bit(m, c0, bitpos):
         refined, node = apm_predict(m.apm, cfg.apm_offset[i] + _apm_context(m, cfg.apms[i], c0), s)
         m.apm_node[i] = node
         total += 3 * refined
-    return max(1, min(65535, total // (4 * n_apms)))
+    return total // (4 * n_apms)     # within [1, 65535]: an average of values within it
 
 
 @inline
