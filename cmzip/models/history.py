@@ -1,6 +1,6 @@
 """What the models know of the bytes coded so far: a ring buffer of the stream and running
-summaries of the last bytes (the last 8 bytes, the current and previous word, the length of
-fixed-size records, if any).
+summaries of the last bytes (the last 8 bytes, the current word and the two before it, where
+the current and the previous line began, the length of fixed-size records, if any).
 
 Positions are stream positions (bytes coded since the stream began); the buffer keeps the last
 2**buf_bits of them, and the models carry over from one block to the next.
