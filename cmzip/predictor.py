@@ -30,7 +30,7 @@ from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, padded, t
 from .models import history as hist_mod
 from .models import match as match_mod
 from .models.contexts import CONTEXT_IDS, USES_FOLLOWERS, USES_RECORDS, context_hash, hash32
-from .models.history import C4, POS, word_start
+from .models.history import C4, LINE, POS, word_start
 from .statemap import STEP, new_statemap, sm_p16, sm_update, state_tables
 
 BIAS = 256                      # a constant input lets every mixer learn an offset
@@ -51,7 +51,7 @@ APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
 # Model.b: per-byte and per-bit scalars
 (B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW, B_TOUCHED,
- B_RATE) = range(9)
+ B_RATE, B_COLUMN) = range(10)
 
 
 class Config(NamedTuple):
@@ -177,7 +177,7 @@ def new_model(config, first_block_len, n_ext=0):
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
         w2=new_weights(256, x2.shape[0], 1.0 / k),
         apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
-        b=np.zeros(9, dtype=np.int64), stretch=STRETCH.astype(np.int16),
+        b=np.zeros(10, dtype=np.int64), stretch=STRETCH.astype(np.int16),
         squash=SQUASH.astype(np.int32))
 
 
@@ -288,8 +288,7 @@ def _selector(m, sid, c0, bitpos):
     if sid == 9:                # the bits of this byte so far and the previous byte's top 3 bits
         return c0 | ((m.b[B_C1] >> 5) << 8)
     if sid == 10:               # the column in the line (text), and the bit position
-        column, above = hist_mod.column_above(m.hist)
-        return min(column, 63) * 8 + bitpos
+        return m.b[B_COLUMN] * 8 + bitpos
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
 
 
@@ -348,6 +347,7 @@ def start_byte(m):
     m.b[B_C1] = c4 & 255
     m.b[B_C2BITS] = ((c4 >> 12) & 15) * 16 + ((c4 >> 4) & 15)
     m.b[B_INSN] = (m.hist.s[POS] & 3) * 64 + (word_start(m.hist, 1) >> 2)
+    m.b[B_COLUMN] = min(m.hist.s[POS] - m.hist.s[LINE], 63)     # (the "column" selector's)
     # early on the mixers learn faster (weights start far from where they settle)
     m.b[B_RATE] = cfg.mixer_rate + (cfg.mixer_rate * cfg.rate_boost * cfg.rate_half) // (
         m.hist.s[POS] + cfg.rate_half)
