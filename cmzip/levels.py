@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 9
+MODEL_VERSION = 10
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -123,6 +123,22 @@ _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
 # 0.9670 with the contexts -> 1.6543 / 0.9643 with the mixer and rates; level 8 1.6788 / 0.9837
 # -> 1.6582 / 0.9676 -> 1.6543 / 0.9647)
 _TEXT9 = _LINES + _WORDS_BACK
+# Model version 10: the bit-image model (models/image.py: pixels predicted from the pixels
+# around them in the rows above, the row width being the detected record length), 8 contexts at
+# levels 5-9, and at levels 6-9 weight sets by its nearest pixels ("image" mixer).  Measured
+# codec only, Calgary / Canterbury / the C headers and libpython:
+#   level 9 without the GRU 1.6448 / 0.9580 / 1.0690 -> with 6 contexts and the mixer 1.6368 /
+#   0.9490 / 1.0659, with 8 (the rows two and three above) 1.6359 / 0.9478 / 1.0649 (pic 0.4388
+#   -> 0.3896; a page of text rendered at fax width, 1728 x 2376 pixels, 0.2443 -> 0.1878; geo,
+#   kennedy.xls and sum smaller too); an APM by the 16-pixel template beside the three: 1.6363 /
+#   0.9478 / 1.0657 (worse on text), not kept;
+#   level 5 (1.6594 / 0.9625 / 1.0867): 5 contexts 1.6513 / 0.9539 / 1.0838, 8 1.6506 / 0.9533 /
+#   1.0832, with the mixer 1.6503 / 0.9522 / 1.0828 (a sixth mixer for 0.0003: not taken);
+#   level 4 (1.6927 / 0.9922 / 1.1488): 5 contexts (its mixers' padding has room for 5 inputs)
+#   1.6800 / 0.9762 / 1.1399, but 4% slower on book1 (713 -> 684 KB/s, alternating 3 rounds:
+#   book1 has rows of 53 bytes in its second half, by the record detector), where level 4's
+#   margin over zpaq -m5 is about that size: not taken.
+_IMAGE = dict(image=8)
 _FULL6 = _FULL + ["rec3", "stride4", "insn_ops"] + _INDIRECT + _TEXT9
 _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
 # Level 9: every context of levels 6 and 7, and the insn mixer beside level 8's (measured without
@@ -200,17 +216,20 @@ LEVELS = {
     3: dict(_BASE, contexts=_MIDDLE, mixers=["c0c1hi", "order_match"], apms=["c0", "c1"],
             deterministic_inputs=False),
     4: dict(_BASE, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
-    5: dict(_BASE, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
+    5: dict(_BASE, **_IMAGE, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
             apms=["c0", "c1"], init_weight=0.04),
-    6: dict(_BASE, **_STRONG, contexts=_FULL6, mixers=_MIXERS4 + ["insn", "column"],
+    6: dict(_BASE, **_STRONG, **_IMAGE, contexts=_FULL6,
+            mixers=_MIXERS4 + ["insn", "column", "image"],
             apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
-    7: dict(_BASE, **_STRONG, contexts=_MAX, mixers=_MIXERS4 + ["c1", "column"],
+    7: dict(_BASE, **_STRONG, **_IMAGE, contexts=_MAX,
+            mixers=_MIXERS4 + ["c1", "column", "image"],
             apms=["c0", "c1", "c2"], slot_bits=23, byte_models=[_GRU]),
-    8: dict(_BASE, **_STRONG, contexts=_MAX, mixers=_MIXERS4 + ["c1", "byte", "column"],
+    8: dict(_BASE, **_STRONG, **_IMAGE, contexts=_MAX,
+            mixers=_MIXERS4 + ["c1", "byte", "column", "image"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, **_STRONG, contexts=_FULL9,
-            mixers=_MIXERS4 + ["c1", "insn", "byte", "column"],
+    9: dict(_BASE, **_STRONG, **_IMAGE, contexts=_FULL9,
+            mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 
@@ -305,6 +324,8 @@ def describe_level(level, flags=0, first_block_len=None):
     predictors = [f"context[{','.join(cfg['contexts'])}]"]
     if cfg["match"]:
         predictors.append(f"match(min {cfg['match_min']})")
+    if cfg.get("image"):
+        predictors.append(f"image({cfg['image']})")
     learners = (cfg.get("byte_models", []) if first_block_len is None
                 else stream_byte_models(cfg, first_block_len))
     for name, settings in learners:
@@ -319,4 +340,5 @@ def level_memory(level):
     apm_rows = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
     learners = 64 << 20 if cfg.get("byte_models") else 0
     return ((16 << cfg["slot_bits"]) + (8 << cfg["match_bits"]) + (1 << cfg["history_bits"])
-            + sum(apm_rows[a] for a in cfg["apms"]) * 25 * 4 + learners)
+            + sum(apm_rows[a] for a in cfg["apms"]) * 25 * 4 + (cfg.get("image", 0) << 18)
+            + learners)

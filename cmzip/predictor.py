@@ -28,6 +28,7 @@ from .hashtable import find_slot, new_table
 from .jit import inline
 from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, padded, train
 from .models import history as hist_mod
+from .models import image as image_mod
 from .models import match as match_mod
 from .models.contexts import CONTEXT_IDS, USES_FOLLOWERS, USES_RECORDS, context_hash, hash32
 from .models.history import C4, LINE, POS, word_start
@@ -45,7 +46,7 @@ SM_LIMIT = 1023                 # StateMap counts stop here: entries keep adapti
 SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 16 * 8),
              "c2bits": (4, 256), "byte": (5, 12 * 8), "insn": (6, 4 * 64),
              "order_match": (7, 16 * 3 * 8), "c2": (8, 256), "c0c1hi": (9, 256 * 8),
-             "column": (10, 64 * 8)}
+             "column": (10, 64 * 8), "image": (11, 33 * 8)}
 # APM contexts: name -> (id, number of rows)
 APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
@@ -65,6 +66,7 @@ class Config(NamedTuple):
     mixer_count: tuple
     apm_count: tuple
     use_match: tuple            # the match model's two inputs
+    image_count: tuple          # the bit-image model's contexts, one input each (models/image.py)
     deterministic_inputs: tuple  # a second input per context: its stretch where only one bit
                                  # value has been seen in it, else 0
     contexts: np.ndarray        # int64 context ids (models/contexts.py)
@@ -72,9 +74,11 @@ class Config(NamedTuple):
     set_offset: np.ndarray      # int64: where each first-layer mixer's weight sets start
     apms: np.ndarray            # int64 APM context ids
     apm_offset: np.ndarray      # int64: where each APM's rows start
-    detect_records: tuple       # the History looks for fixed-length records (record contexts)
+    detect_records: tuple       # the History looks for fixed-length records (record contexts,
+                                # the bit-image model's rows)
     track_followers: tuple      # the History keeps each context's followers (indirect contexts)
     match_at: int               # where the match model's inputs start in x
+    image_at: int               # where the bit-image model's inputs start in x
     ext_at: int                 # where the byte learners' inputs start in x
     n_ext: int                  # inputs from byte learners
     mixer_rate: int
@@ -88,6 +92,7 @@ class Model(NamedTuple):
     cfg: Config
     hist: hist_mod.History
     match: match_mod.Match
+    image: image_mod.Image
     table: np.ndarray           # uint8 bucket table (hashtable.py)
     slot_mask: int
     next_state: np.ndarray      # int64 (512,): next[2 * state + bit]
@@ -137,18 +142,22 @@ def new_model(config, first_block_len, n_ext=0):
     use_match = bool(config["match"])
     deterministic = bool(config.get("deterministic_inputs", False))
     match_at = n_ctx * (2 if deterministic else 1)
-    ext_at = match_at + (2 if use_match else 0)
+    n_image = config.get("image", 0)
+    image_at = match_at + (2 if use_match else 0)
+    ext_at = image_at + n_image
     n_inputs = ext_at + n_ext + 1
     cfg = Config(ctx_count=(0,) * n_ctx, mixer_count=(0,) * k, apm_count=(0,) * len(apms),
-                 use_match=_switch(use_match), deterministic_inputs=_switch(deterministic),
+                 use_match=_switch(use_match), image_count=(0,) * n_image,
+                 deterministic_inputs=_switch(deterministic),
                  contexts=contexts,
                  selectors=np.array([s[0] for s in selectors], dtype=np.int64),
                  set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
                  apms=np.array([a[0] for a in apms], dtype=np.int64),
                  apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
-                 detect_records=_switch(any(c in USES_RECORDS for c in config["contexts"])),
+                 detect_records=_switch(n_image > 0 or any(c in USES_RECORDS
+                                                           for c in config["contexts"])),
                  track_followers=_switch(any(c in USES_FOLLOWERS for c in config["contexts"])),
-                 match_at=match_at, ext_at=ext_at,
+                 match_at=match_at, image_at=image_at, ext_at=ext_at,
                  n_ext=n_ext, mixer_rate=config["mixer_lr"],
                  rate_boost=config.get("rate_boost", 0), rate_half=config.get("rate_half", 1),
                  final_rate=config["final_lr"],
@@ -167,6 +176,7 @@ def new_model(config, first_block_len, n_ext=0):
         cfg=cfg,
         hist=hist_mod.new_history(_bits_for(2 * n, 16, config["history_bits"])),
         match=match_mod.new_match(_bits_for(2 * n, 12, config["match_bits"]), config["match_min"]),
+        image=image_mod.new_image(n_image),
         table=new_table(slot_bits), slot_mask=(1 << slot_bits) - 1,
         next_state=nxt, priority=total, one_sided=one_sided,
         ctx_hash=np.zeros(n_ctx, dtype=np.int64), ctx_slot=np.zeros(n_ctx, dtype=np.int64),
@@ -225,11 +235,21 @@ def predict_bit(m, c0, bitpos):
         m.x[j + 1] = (2 * expected - 1) * m.match.s[match_mod.STRENGTH] if bucket > 0 else 0
         j += 2
     m.b[B_MATCH_BUCKET] = bucket
-    # 3. byte learners
+    # 3. bit-image model
+    n_image = len(cfg.image_count)
+    if n_image > 0:
+        if image_mod.contexts(m.image, m.hist, c0, bitpos):
+            for i in range(n_image):
+                m.x[j + i] = m.stretch[image_mod.p16(m.image, i)]
+        else:
+            for i in range(n_image):
+                m.x[j + i] = 0
+        j += n_image
+    # 4. byte learners
     for e in range(cfg.n_ext):
         m.x[j + e] = m.ext[e, c0]
     n_inputs = m.x.shape[0]
-    # 4. mixers
+    # 5. mixers
     k = len(cfg.mixer_count)
     for i in range(k):
         row = cfg.set_offset[i] + _selector(m, cfg.selectors[i], c0, bitpos)
@@ -245,7 +265,7 @@ def predict_bit(m, c0, bitpos):
         s = m.x2[0]
         p = m.p1[0]
     m.b[B_P_FINAL] = p
-    # 5. APMs
+    # 6. APMs
     n_apms = len(cfg.apm_count)
     if n_apms == 0:
         return p
@@ -289,6 +309,8 @@ def _selector(m, sid, c0, bitpos):
         return c0 | ((m.b[B_C1] >> 5) << 8)
     if sid == 10:               # the column in the line (text), and the bit position
         return m.b[B_COLUMN] * 8 + bitpos
+    if sid == 11:               # the nearest pixels of a bit image, and the bit position
+        return m.image.s[image_mod.NEIGHBOURS] * 8 + bitpos
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
 
 
@@ -313,6 +335,8 @@ def update_bit(m, bit):
         m.table[at] = m.next_state[2 * np.int64(m.table[at]) + bit]
     if cfg.use_match:
         sm_update(m.sm, m.sm_at[n_ctx], bit, SM_LIMIT, m.step)
+    if len(cfg.image_count) > 0:
+        image_mod.update_bit(m.image, bit, len(cfg.image_count), m.step)
     n_inputs = m.x.shape[0]
     k = len(cfg.mixer_count)
     for i in range(k):
@@ -343,6 +367,8 @@ def start_byte(m):
     cfg = m.cfg
     for i in range(len(cfg.ctx_count)):
         m.ctx_hash[i] = context_hash(m.hist, cfg.contexts[i])
+    if len(cfg.image_count) > 0:
+        image_mod.start_byte(m.image, m.hist)
     c4 = m.hist.s[C4]
     m.b[B_C1] = c4 & 255
     m.b[B_C2BITS] = ((c4 >> 12) & 15) * 16 + ((c4 >> 4) & 15)

@@ -4,8 +4,9 @@
 
 Kinds (SAMPLE_KINDS): "text" (Zipf-distributed words, punctuation, wrapped lines, paragraphs),
 "binary" (a header, a little-endian lookup table, then fixed-size records of ints and floats),
-"redundant" (a repeated phrase broken up by long byte runs), "random" (uniform bytes) and
-"all_bytes" (0, 1, ..., 255 repeated).
+"redundant" (a repeated phrase broken up by long byte runs), "bitmap" (a 1-bit-per-pixel image
+of dark shapes on a light page), "random" (uniform bytes) and "all_bytes" (0, 1, ..., 255
+repeated).
 
 Everything is built from a pure-Python splitmix64 generator and integer arithmetic, so the
 bytes depend on nothing but (kind, size, seed): no global random state, no numpy, no
@@ -138,6 +139,37 @@ def redundant_sample(size, seed=0):
     return b"".join(parts)[:size]
 
 
+def bitmap_sample(size, seed=0):
+    """A 1-bit-per-pixel image, 256 pixels (32 bytes) a row, the leftmost pixel in a byte's top
+    bit, as fax pages and PBM files store them: dark bars that begin, end and now and
+    then drift by a pixel from row to row (so a row is mostly the row above), on a light page
+    with a few specks."""
+    rng = _rng("bitmap", seed)
+    width = 256
+    bars = []                   # [left, right) pixel spans of the bars in this row
+    out, length = [], 0
+    while length < size:
+        if rng.chance(1, 6) and len(bars) < 6:
+            left = rng.below(width - 20)
+            bars.append([left, left + 4 + rng.below(16)])
+        if bars and rng.chance(1, 12):
+            bars.pop(rng.below(len(bars)))
+        for bar in bars:
+            if rng.chance(1, 4):
+                bar[0] = max(0, min(width - 2, bar[0] + rng.below(3) - 1))
+            if rng.chance(1, 4):
+                bar[1] += rng.below(3) - 1
+            bar[1] = max(bar[0] + 1, min(width, bar[1]))
+        row = 0
+        for left, right in bars:
+            row |= ((1 << (right - left)) - 1) << (width - right)
+        if rng.chance(1, 4):
+            row |= 1 << rng.below(width)
+        out.append(row.to_bytes(width // 8, "big"))
+        length += width // 8
+    return b"".join(out)[:size]
+
+
 def random_sample(size, seed=0):
     """Uniformly random bytes: incompressible."""
     rng = _rng("random", seed)
@@ -154,6 +186,7 @@ SAMPLE_KINDS = {
     "text": text_sample,
     "binary": binary_sample,
     "redundant": redundant_sample,
+    "bitmap": bitmap_sample,
     "random": random_sample,
     "all_bytes": all_bytes_sample,
 }

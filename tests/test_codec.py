@@ -25,9 +25,9 @@ def test_tiny_inputs_roundtrip(data):
 
 
 @pytest.mark.parametrize("level", range(MIN_LEVEL, MAX_LEVEL + 1))
-def test_every_level_roundtrips_text_binary_and_redundant(level):
+def test_every_level_roundtrips_text_binary_redundant_and_bitmap(level):
     size = 6000 if level < 8 else 2500          # levels 8-9 (the stronger GRU) are the slowest
-    for kind in ("text", "binary", "redundant"):
+    for kind in ("text", "binary", "redundant", "bitmap"):
         roundtrip(sample(kind, size), level)
 
 

@@ -38,7 +38,7 @@ def test_a_longer_sample_extends_a_shorter_one(kind):
     assert sample(kind, 20000)[:3000] == sample(kind, 3000)
 
 
-@pytest.mark.parametrize("kind", ["text", "binary", "redundant", "random"])
+@pytest.mark.parametrize("kind", ["text", "binary", "redundant", "bitmap", "random"])
 def test_seeds_give_different_samples(kind):
     assert sample(kind, 2000, seed=1) != sample(kind, 2000, seed=2)
 
@@ -73,6 +73,7 @@ def test_kinds_compress_as_their_names_say():
     assert ratios["redundant"] < 0.2  # almost free
     assert 1.5 < ratios["text"] < 4.5
     assert ratios["binary"] < 6.5  # structured, so well below random
+    assert ratios["bitmap"] < 1.5  # a page of shapes: mostly blank, rows like the row above
     assert ratios["redundant"] < ratios["text"] < ratios["random"]
 
 

@@ -12,7 +12,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def golden_input():
-    return sample("text", 1500, seed=11) + sample("binary", 1000, seed=12) + sample("redundant", 500, seed=13)
+    return (sample("text", 1500, seed=11) + sample("binary", 1000, seed=12)
+            + sample("redundant", 500, seed=13) + sample("bitmap", 2000, seed=14))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""Bit-image model: predicts the pixels of 1-bit-per-pixel images (fax pages, scanned text,
+bitmaps) from the pixels around them, in the row being coded and the three rows above.
+
+The row width is the record length the History detects (models/history.py), in bytes; each
+byte holds eight pixels, most significant first, so bit position b of the next byte is the
+pixel in column 8 * x + b.  Per byte the model reads the three bytes around the pixel's column
+in each of the rows above (above-left, above, above-right); per bit it forms small contexts of
+neighbouring pixels (templates, as a fax coder's: JBIG's idea) and looks each up in a directly
+indexed StateMap: no hashing, no collisions.  Each gives the mixer its stretched probability,
+and the nearest pixels choose a weight set (the "image" selector, predictor.py).  Without a
+detected record length the inputs are 0 and nothing learns.
+
+On bytes that are not pixels (tables, 8-bit images) the same contexts read "the same bit of
+the bytes above", which is weaker but not wrong: the mixer weighs them.
+
+A level takes the first `image` contexts of the list in contexts(), the most useful first.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from ..jit import inline
+from ..statemap import COUNT_BITS, P22, sm_p16, sm_update
+from .history import C4, RECORD, byte_back
+
+MAX_CONTEXTS = 8
+CONTEXT_BITS = 16           # each context's StateMap: 2^16 entries (256 KiB)
+LIMIT = 1023                # StateMap counts stop here (images are stationary: average long)
+
+# Image.s: scalars
+WIDTH = 0                   # the row width in bytes, 0: no rows detected
+ROW1 = 1                    # 24 pixels of the row above around the next byte: the bytes
+ROW2 = 2                    # above-left, above and above-right, the leftmost pixel highest;
+ROW3 = 3                    # ROW2 and ROW3 the same of the two rows above that
+NEIGHBOURS = 4              # 1 + the nearest five pixels (two left, three above), 0: no rows
+N_SCALARS = 5
+
+
+class Image(NamedTuple):
+    sm: np.ndarray          # uint32 (n << CONTEXT_BITS,): a StateMap per context
+    at: np.ndarray          # int64 (MAX_CONTEXTS,): the entries that predict this bit
+    s: np.ndarray           # int64 scalars (WIDTH, ROW1, ...)
+
+
+def new_image(n_contexts):
+    """The model with its first n_contexts contexts (0: off, and its arrays stay unread)."""
+    if not 0 <= n_contexts <= MAX_CONTEXTS:
+        raise ValueError(f"the bit-image model has 0 to {MAX_CONTEXTS} contexts")
+    sm = np.full(n_contexts << CONTEXT_BITS, (P22 // 2) << COUNT_BITS, dtype=np.uint32)
+    return Image(sm, np.zeros(MAX_CONTEXTS, dtype=np.int64), np.zeros(N_SCALARS, dtype=np.int64))
+
+
+@inline
+def _row_bytes(h, distance):
+    """The byte `distance` bytes back and its neighbours, as 24 bits (the left one highest)."""
+    return (byte_back(h, distance + 1) << 16) | (byte_back(h, distance) << 8) | byte_back(
+        h, distance - 1)
+
+
+@inline
+def start_byte(im, h):
+    """Read the rows above the next byte (after the History took the last one)."""
+    width = h.s[RECORD]
+    if width < 2:
+        width = 0
+    im.s[WIDTH] = width
+    if width > 0:
+        im.s[ROW1] = _row_bytes(h, width)
+        im.s[ROW2] = _row_bytes(h, 2 * width)
+        im.s[ROW3] = _row_bytes(h, 3 * width)
+
+
+@inline
+def contexts(im, h, c0, bitpos):
+    """Set im.at to this bit's StateMap entries and NEIGHBOURS.  Returns False without rows
+    (then the model predicts nothing)."""
+    if im.s[WIDTH] == 0:
+        im.s[NEIGHBOURS] = 0
+        return False
+    # the pixels left of this one, the nearest lowest: this byte's bits so far after the last
+    # two bytes' (16 + bitpos pixels)
+    left = ((h.s[C4] & 0xFFFF) << bitpos) | (c0 ^ (1 << bitpos))
+    # the pixels above: bit 15 - bitpos of a row's 24 bits is the one straight above this one;
+    # a7 and b7 hold it in their bit 3, with three pixels either side (the left ones higher),
+    # a11 in its bit 5 with five either side, c5 in its bit 2 with two either side
+    shift = 12 - bitpos
+    a7 = (im.s[ROW1] >> shift) & 0x7F
+    b7 = (im.s[ROW2] >> shift) & 0x7F
+    a11 = (im.s[ROW1] >> (shift - 2)) & 0x7FF
+    c5 = (im.s[ROW3] >> (shift + 1)) & 0x1F
+    im.s[NEIGHBOURS] = 1 + (((left & 3) << 3) | ((a7 >> 2) & 7))
+    n = CONTEXT_BITS            # every context below fits in n bits: no index leaves its map
+    # four left, seven above, five two rows up (JBIG2's 16-pixel template)
+    im.at[0] = (0 << n) | ((left & 0xF) << 12) | (a7 << 5) | ((b7 >> 1) & 0x1F)
+    # four rows: three left, five above, three and five further up
+    im.at[1] = (1 << n) | ((left & 0x7) << 13) | (((a7 >> 1) & 0x1F) << 8) | (
+        ((b7 >> 2) & 7) << 5) | c5
+    # eight left, seven above
+    im.at[2] = (2 << n) | ((left & 0xFF) << 7) | a7
+    # four left, seven above, three two rows up
+    im.at[3] = (3 << n) | ((left & 0xF) << 10) | (a7 << 3) | ((b7 >> 2) & 7)
+    # six left, three above, five two rows up
+    im.at[4] = (4 << n) | ((left & 0x3F) << 8) | (((a7 >> 2) & 7) << 5) | ((b7 >> 1) & 0x1F)
+    # two left, eleven above, one two rows up
+    im.at[5] = (5 << n) | ((left & 0x3) << 12) | (a11 << 1) | ((b7 >> 3) & 1)
+    # seven above, seven two rows up (nothing of this row)
+    im.at[6] = (6 << n) | (a7 << 7) | b7
+    # twelve left, one above (runs along the row)
+    im.at[7] = (7 << n) | ((left & 0xFFF) << 1) | ((a7 >> 3) & 1)
+    return True
+
+
+@inline
+def p16(im, i):
+    return sm_p16(im.sm, im.at[i])
+
+
+@inline
+def update_bit(im, bit, n_contexts, step):
+    """The first n_contexts StateMaps learn the bit (if there are rows)."""
+    if im.s[WIDTH] == 0:
+        return
+    for i in range(n_contexts):
+        sm_update(im.sm, im.at[i], bit, LIMIT, step)
