@@ -125,8 +125,9 @@ _FULL = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o8", "word", "word2",
 _TEXT9 = _LINES + _WORDS_BACK
 # Model version 10: the bit-image model (models/image.py: pixels predicted from the pixels
 # around them in the rows above, the row width being the detected record length), 8 contexts at
-# levels 5-9, and at levels 6-9 weight sets by its nearest pixels ("image" mixer).  Measured
-# codec only, Calgary / Canterbury / the C headers and libpython:
+# levels 5-9 (5 at level 4), and at levels 6-9 weight sets by its nearest pixels ("image"
+# mixer).  Measured codec only, Calgary / Canterbury / the C headers and libpython (before the
+# model was turned off on text, below):
 #   level 9 without the GRU 1.6448 / 0.9580 / 1.0690 -> with 6 contexts and the mixer 1.6368 /
 #   0.9490 / 1.0659, with 8 (the rows two and three above) 1.6359 / 0.9478 / 1.0649 (pic 0.4388
 #   -> 0.3896; a page of text rendered at fax width, 1728 x 2376 pixels, 0.2443 -> 0.1878; geo,
@@ -136,8 +137,9 @@ _TEXT9 = _LINES + _WORDS_BACK
 #   1.0832, with the mixer 1.6503 / 0.9522 / 1.0828 (a sixth mixer for 0.0003: not taken);
 #   level 4 (1.6927 / 0.9922 / 1.1488): 5 contexts (its mixers' padding has room for 5 inputs)
 #   1.6800 / 0.9762 / 1.1399, but 4% slower on book1 (713 -> 684 KB/s, alternating 3 rounds:
-#   book1 has rows of 53 bytes in its second half, by the record detector), where level 4's
-#   margin over zpaq -m5 is about that size: not taken.
+#   the record detector finds rows of 53 bytes in book1's second half).  So the model is off on
+#   text (models/image.py): level 4 1.6797 / 0.9758 / 1.1402, book1's bits unchanged, at 701
+#   against 696 KB/s (alternating 4 rounds).  Level 4 takes those 5.
 _IMAGE = dict(image=8)
 _FULL6 = _FULL + ["rec3", "stride4", "insn_ops"] + _INDIRECT + _TEXT9
 _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
@@ -215,7 +217,7 @@ LEVELS = {
     2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
     3: dict(_BASE, contexts=_MIDDLE, mixers=["c0c1hi", "order_match"], apms=["c0", "c1"],
             deterministic_inputs=False),
-    4: dict(_BASE, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
+    4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
     5: dict(_BASE, **_IMAGE, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
             apms=["c0", "c1"], init_weight=0.04),
     6: dict(_BASE, **_STRONG, **_IMAGE, contexts=_FULL6,

@@ -237,14 +237,11 @@ def predict_bit(m, c0, bitpos):
     m.b[B_MATCH_BUCKET] = bucket
     # 3. bit-image model
     n_image = len(cfg.image_count)
-    if n_image > 0:
-        if image_mod.contexts(m.image, m.hist, c0, bitpos):
-            for i in range(n_image):
-                m.x[j + i] = m.stretch[image_mod.p16(m.image, i)]
-        else:
-            for i in range(n_image):
-                m.x[j + i] = 0
-        j += n_image
+    if n_image > 0 and image_mod.active(m.image):     # (else its inputs are 0: start_byte)
+        image_mod.contexts(m.image, m.hist, c0, bitpos)
+        for i in range(n_image):
+            m.x[j + i] = m.stretch[image_mod.p16(m.image, i)]
+    j += n_image
     # 4. byte learners
     for e in range(cfg.n_ext):
         m.x[j + e] = m.ext[e, c0]
@@ -369,6 +366,9 @@ def start_byte(m):
         m.ctx_hash[i] = context_hash(m.hist, cfg.contexts[i])
     if len(cfg.image_count) > 0:
         image_mod.start_byte(m.image, m.hist)
+        if not image_mod.active(m.image):
+            for i in range(len(cfg.image_count)):
+                m.x[cfg.image_at + i] = 0
     c4 = m.hist.s[C4]
     m.b[B_C1] = c4 & 255
     m.b[B_C2BITS] = ((c4 >> 12) & 15) * 16 + ((c4 >> 4) & 15)

@@ -256,10 +256,14 @@ def test_statemap_probability_never_goes_below_zero():
 def _image_after(data, width):
     """The bit-image model after the History took data, with rows of `width` bytes."""
     from cmzip.models import image as im_mod
-    h = _history_after(data)
-    h.s[hm.RECORD] = width
+    h = hm.new_history(16)
     im = im_mod.new_image(im_mod.MAX_CONTEXTS)
+    h.s[hm.RECORD] = width
     im_mod.start_byte(im, h)
+    for byte in data:
+        hm.push(h, byte, False, False)
+        h.s[hm.RECORD] = width
+        im_mod.start_byte(im, h)
     return im, h
 
 
@@ -271,7 +275,8 @@ def test_image_contexts_read_the_pixels_above_and_left(bitpos):
     rows = bytearray(3 * width + column)        # three blank rows, then 7 bytes of this one
     rows[2 * width + column] = 0x80 >> bitpos   # the pixel straight above this one
     im, h = _image_after(bytes(rows), width)
-    assert im_mod.contexts(im, h, c0, bitpos)
+    assert im_mod.active(im)
+    im_mod.contexts(im, h, c0, bitpos)
     # JBIG's template: four left, seven above (this one in bit 3), five two rows up
     assert im.at[0] == 8 << 5
     assert im.at[6] == (6 << im_mod.CONTEXT_BITS) | (8 << 7)
@@ -294,10 +299,19 @@ def test_image_contexts_read_the_pixels_above_and_left(bitpos):
                for i in range(im_mod.MAX_CONTEXTS))
 
 
-def test_image_model_is_off_without_rows():
+def test_image_model_is_off_without_rows_and_on_text():
     from cmzip.models import image as im_mod
+    from cmzip.samples import sample
     im, h = _image_after(bytes(100), 0)
-    assert not im_mod.contexts(im, h, 1, 0) and im.s[im_mod.NEIGHBOURS] == 0
+    assert not im_mod.active(im) and im.s[im_mod.NEIGHBOURS] == 0
+    # text whose lines make a record length: off
+    im, h = _image_after(sample("text", 3000), 53)
+    assert not im_mod.active(im) and im.s[im_mod.NEIGHBOURS] == 0
+    # a bitmap after text: on once the last few hundred bytes are mostly not text
+    im, h = _image_after(sample("text", 3000) + sample("bitmap", 1000), 32)
+    assert im_mod.active(im)
+    im_mod.contexts(im, h, 1, 0)
+    assert im.s[im_mod.NEIGHBOURS] > 0
 
 
 def test_image_model_learns_rows_that_repeat_the_row_above():
@@ -321,7 +335,8 @@ def test_image_model_learns_rows_that_repeat_the_row_above():
         c0 = 1
         for bitpos in range(8):
             bit = (byte >> (7 - bitpos)) & 1
-            if im_mod.contexts(im, h, c0, bitpos):
+            if im_mod.active(im):
+                im_mod.contexts(im, h, c0, bitpos)
                 p1 = max(1, min(65535, im_mod.p16(im, 0))) / 65536
                 cost[at // width] -= np.log2(p1 if bit else 1 - p1)
                 im_mod.update_bit(im, bit, 1, STEP)

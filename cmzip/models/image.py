@@ -8,7 +8,7 @@ in each of the rows above (above-left, above, above-right); per bit it forms sma
 neighbouring pixels (templates, as a fax coder's: JBIG's idea) and looks each up in a directly
 indexed StateMap: no hashing, no collisions.  Each gives the mixer its stretched probability,
 and the nearest pixels choose a weight set (the "image" selector, predictor.py).  Without a
-detected record length the inputs are 0 and nothing learns.
+detected record length, or on text, the inputs are 0 and nothing learns.
 
 On bytes that are not pixels (tables, 8-bit images) the same contexts read "the same bit of
 the bytes above", which is weaker but not wrong: the mixer weighs them.
@@ -33,7 +33,12 @@ ROW1 = 1                    # 24 pixels of the row above around the next byte: t
 ROW2 = 2                    # above-left, above and above-right, the leftmost pixel highest;
 ROW3 = 3                    # ROW2 and ROW3 the same of the two rows above that
 NEIGHBOURS = 4              # 1 + the nearest five pixels (two left, three above), 0: no rows
-N_SCALARS = 5
+TEXT = 5                    # the share of text bytes among the last few hundred, 16-bit fixed point
+N_SCALARS = 6
+# Text is not pixels: where more than this share of the recent bytes are printable characters
+# or line ends, the model is off even with a record length (text lines can make one), and costs
+# nothing (pic and bitmaps are mostly runs of 0x00 and 0xFF)
+TEXT_LIMIT = 3 << 14        # 3/4
 
 
 class Image(NamedTuple):
@@ -60,23 +65,30 @@ def _row_bytes(h, distance):
 @inline
 def start_byte(im, h):
     """Read the rows above the next byte (after the History took the last one)."""
+    last = h.s[C4] & 255
+    text = 1 if 32 <= last < 127 or last == 10 or last == 13 or last == 9 else 0
+    im.s[TEXT] += ((text << 16) - im.s[TEXT]) >> 8      # an average over about 256 bytes
     width = h.s[RECORD]
-    if width < 2:
+    if width < 2 or im.s[TEXT] > TEXT_LIMIT:
         width = 0
     im.s[WIDTH] = width
-    if width > 0:
+    if width == 0:
+        im.s[NEIGHBOURS] = 0
+    else:
         im.s[ROW1] = _row_bytes(h, width)
         im.s[ROW2] = _row_bytes(h, 2 * width)
         im.s[ROW3] = _row_bytes(h, 3 * width)
 
 
 @inline
+def active(im):
+    """Whether the model predicts the next byte's bits (rows were found, and not in text)."""
+    return im.s[WIDTH] > 0
+
+
+@inline
 def contexts(im, h, c0, bitpos):
-    """Set im.at to this bit's StateMap entries and NEIGHBOURS.  Returns False without rows
-    (then the model predicts nothing)."""
-    if im.s[WIDTH] == 0:
-        im.s[NEIGHBOURS] = 0
-        return False
+    """Set im.at to this bit's StateMap entries and NEIGHBOURS (only while active)."""
     # the pixels left of this one, the nearest lowest: this byte's bits so far after the last
     # two bytes' (16 + bitpos pixels)
     left = ((h.s[C4] & 0xFFFF) << bitpos) | (c0 ^ (1 << bitpos))
@@ -107,7 +119,6 @@ def contexts(im, h, c0, bitpos):
     im.at[6] = (6 << n) | (a7 << 7) | b7
     # twelve left, one above (runs along the row)
     im.at[7] = (7 << n) | ((left & 0xFFF) << 1) | ((a7 >> 3) & 1)
-    return True
 
 
 @inline
@@ -117,8 +128,8 @@ def p16(im, i):
 
 @inline
 def update_bit(im, bit, n_contexts, step):
-    """The first n_contexts StateMaps learn the bit (if there are rows)."""
-    if im.s[WIDTH] == 0:
+    """The first n_contexts StateMaps learn the bit (while active)."""
+    if not active(im):
         return
     for i in range(n_contexts):
         sm_update(im.sm, im.at[i], bit, LIMIT, step)
