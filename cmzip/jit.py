@@ -68,7 +68,8 @@ _PACKAGE = Path(__file__).resolve().parent
 # every module whose compiled code ends up in the coding loop
 CODING_PATH = ("jit.py", "exact.py", "coder.py", "statemap.py", "hashtable.py", "mixer.py",
                "predictor.py", "loop.py", "models/history.py", "models/contexts.py",
-               "models/match.py", "models/image.py", "learn/kernels.py", "models/gru_core.py", "learner_loop.py")
+               "models/match.py", "models/image.py", "learn/kernels.py", "models/gru_core.py",
+               "learner_loop.py")
 
 
 def _coding_path_stamp():

@@ -203,8 +203,11 @@ _GRU_STRONG = ("gru", {"hidden": 128, "window": 20, "every": 5, "lr": 0.002})
 _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 
 # slot_bits: log2 of the bucket table's slots (16 bytes each; 22 -> 64 MiB), shared by all
-# contexts; history_bits: the stream history the match model and record contexts can reach;
-# match_bits: the match model's table.  Tables are no bigger than the first block can fill.
+# contexts (level 4 with 23 or 24, codec only: Calgary / Canterbury / the C headers and
+# libpython 1.6797 / 0.9758 / 1.1402 -> 1.6796 / 0.9757 / 1.1392 and 1.6795 / 0.9757 / 1.1388:
+# the buckets' replacement keeps what matters, and the table is not what limits the ratio);
+# history_bits: the stream history the match model and record contexts can reach; match_bits:
+# the match model's table.  Tables are no bigger than the first block can fill.
 # deterministic_inputs: a second mixer input per context, its stretch where only one bit value
 # has been seen in it (measured, codec only, Calgary / Canterbury totals: level 1 1.9142 / 1.1983
 # -> 1.9059 / 1.1905, level 3 1.7688 / 1.0339 -> 1.7640 / 1.0280, level 5 1.7155 / 0.9988 ->
@@ -342,5 +345,6 @@ def level_memory(level):
     apm_rows = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
     learners = 64 << 20 if cfg.get("byte_models") else 0
     return ((16 << cfg["slot_bits"]) + (8 << cfg["match_bits"]) + (1 << cfg["history_bits"])
-            + sum(apm_rows[a] for a in cfg["apms"]) * 25 * 4 + (cfg.get("image", 0) << 18)
+            + sum(apm_rows[a] for a in cfg["apms"]) * 25 * 4
+            + (cfg.get("image", 0) << 18)      # a StateMap of 2^16 uint32 per image template
             + learners)

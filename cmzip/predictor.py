@@ -7,14 +7,16 @@ Reads top to bottom like lpaq's.  Per bit:
    probability, stretched into a mixer input;
 2. match model: the bit the longest recent match expects, with a learned confidence (a StateMap
    input) and a direct input that grows with the match length;
-3. byte learners (GRU, QCT; levels 6-9): their P(bit | the bits of this byte so far), given from
+3. bit-image model (levels 4-9; models/image.py): where the data are rows of 1-bit pixels, the
+   bit as a pixel predicted from the pixels around it, one input per template;
+4. byte learners (GRU, QCT; levels 6-9): their P(bit | the bits of this byte so far), given from
    outside the compiled code once per byte (`ext`);
-4. mixers: K first-layer mixers over all inputs, each with weight sets chosen by its own small
+5. mixers: K first-layer mixers over all inputs, each with weight sets chosen by its own small
    context (selector), then a final mixer over their outputs (weight set by the partial byte);
-5. APMs refine the result under small contexts; the mixer's own estimate keeps a quarter.
+6. APMs refine the result under small contexts; the mixer's own estimate keeps a quarter.
 
 After the bit is known every part learns from it (update_bit); after the byte, the history,
-the match model and the context hashes move on (update_byte).
+the match model, the context hashes and the image model's rows move on (update_byte).
 
 All state is a NamedTuple of numpy arrays (`Model`), made in Python by new_model() where the
 sizes and initial values can be read; the compiled functions below only index it.

@@ -56,7 +56,7 @@ print(json.dumps({"probe_raised": probe_raised, "outcomes": outcomes}))
 def _jobs(damaged):
     jobs = []
     for level, kind, seed in [(1, "text", 1), (1, "binary", 2), (5, "text", 3), (5, "binary", 4),
-                              (5, "redundant", 5), (6, "text", 6)]:
+                              (5, "redundant", 5), (5, "bitmap", 7), (6, "text", 6)]:
         original = sample(kind, 2500 if level < 6 else 600, seed=seed)
         jobs.append({"blob": cmzip.compress(original, level).hex(), "original": original.hex(),
                      "damaged": damaged if level < 6 else 4})
