@@ -1,5 +1,6 @@
 """Each compiled component does what its docstring says: the history and its summaries, record
-detection, the bucket table's claim and replacement, StateMap steps, mixer training and APMs.
+detection, the bucket table's claim and replacement, StateMap steps, mixer training and APMs,
+the bit-image model's templates.
 The compiled functions are called from Python here, one at a time."""
 import numpy as np
 import pytest
@@ -351,8 +352,9 @@ def test_image_model_learns_rows_that_repeat_the_row_above():
 def test_bit_image_model_codes_a_bitmap_smaller(monkeypatch):
     """A level with the bit-image model codes a generated bitmap far smaller than the same level
     without it (the model turns on record detection, which gives it the row width).  Encoding
-    only: its round trips are those of levels 5-9 (test_corpus_roundtrip.py, test_golden.py);
-    the level without it is the indirect-context test's, whose loop is compiled already."""
+    only: its round trips are those of levels 4-9 (a bitmap at every level in test_codec.py,
+    the corpus files at level 4, the golden vectors); the level without it is the
+    indirect-context test's, whose loop is compiled already."""
     from cmzip import levels
     from cmzip.codec import Codec
     from cmzip.samples import sample

@@ -28,12 +28,13 @@ CONTEXT_BITS = 16           # each context's StateMap: 2^16 entries (256 KiB)
 LIMIT = 1023                # StateMap counts stop here (images are stationary: average long)
 
 # Image.s: scalars
-WIDTH = 0                   # the row width in bytes, 0: no rows detected
+WIDTH = 0                   # the row width in bytes; 0: off (no rows detected, or text)
 ROW1 = 1                    # 24 pixels of the row above around the next byte: the bytes
 ROW2 = 2                    # above-left, above and above-right, the leftmost pixel highest;
 ROW3 = 3                    # ROW2 and ROW3 the same of the two rows above that
 NEIGHBOURS = 4              # 1 + the nearest five pixels (two left, three above), 0: no rows
-TEXT = 5                    # the share of text bytes among the last few hundred, 16-bit fixed point
+TEXT = 5                    # the share of text bytes among the last few hundred (16-bit fixed
+                            # point)
 N_SCALARS = 6
 # Text is not pixels: where more than this share of the recent bytes are printable characters
 # or line ends, the model is off even with a record length (text lines can make one), and costs
