@@ -15,8 +15,8 @@ from threadpoolctl import threadpool_limits
 from .coder import decoded_exactly, flush, new_decoder, new_encoder, start_decoding
 from .container import max_payload_len
 from .errors import CmzipError
-from .levels import check_level, level_config, stream_byte_models
-from .loop import code_byte, decode_block, encode_block
+from .levels import UNROLLED_LEVELS, check_level, level_config, stream_byte_models
+from .loop import code_block, code_byte
 from .predictor import new_model, start_byte
 from .models import byte_models
 
@@ -45,6 +45,7 @@ class Codec:
     def __init__(self, level, flags=0):
         self.level = check_level(level)
         self.config = level_config(level, flags)
+        self.unrolled = self.level in UNROLLED_LEVELS and not flags
         self.model = None
         self.learners = []
 
@@ -52,7 +53,8 @@ class Codec:
         if self.model is None:          # tables are sized by the stream's first block
             self.learners = [byte_models.create(name, cfg)
                              for name, cfg in stream_byte_models(self.config, n)]
-            self.model = new_model(self.config, n, n_ext=len(self.learners))
+            self.model = new_model(self.config, n, n_ext=len(self.learners),
+                                   unrolled=self.unrolled)
             start_byte(self.model)
         return self.model
 
@@ -62,9 +64,9 @@ class Codec:
         model = self._start(len(data))
         coder = new_encoder(max_payload_len(len(data)), self.config["min_bit_cost"])
         if self.learners:
-            size = self._code_with_learners(model, coder, data, None)
+            size = self._code_with_learners(model, coder, data, False)
         else:
-            size = encode_block(model, coder, data)
+            size = flush(coder) if code_block(model, coder, data, False) == 0 else -1
         if size < 0:
             raise RuntimeError("payload larger than its bound")   # a codec bug, never data
         return coder.io[:size].tobytes()
@@ -75,9 +77,10 @@ class Codec:
         coder = new_decoder(bytes(payload), self.config["min_bit_cost"])
         out = np.zeros(n, dtype=np.uint8)
         if self.learners:
-            status = self._code_with_learners(model, coder, out, out)
+            status = self._code_with_learners(model, coder, out, True)
         else:
-            status = decode_block(model, coder, out)
+            start_decoding(coder)
+            status = code_block(model, coder, out, True)
         if status < 0 or not decoded_exactly(coder):
             raise CmzipError("corrupt data: the payload does not decode to the block's length")
         return out.tobytes()
@@ -85,47 +88,41 @@ class Codec:
     # tests set this to run a compiled learner through the Python-driven loop
     python_loop = False
 
-    def _code_with_learners(self, model, coder, data, decoded):
-        """The block loop with the byte learners.  Encoding: data holds the bytes and decoded is
-        None; decoding: the bytes go to decoded."""
+    def _code_with_learners(self, model, coder, data, decoding):
+        """The block loop with the byte learners: encoding, the bytes of data, flushed (returns
+        the payload length); decoding, into data (returns 0).  -1 as loop.code_block."""
         learners = self.learners
+        if decoding:
+            start_decoding(coder)
         if len(learners) == 1 and getattr(learners[0], "compiled", False) and not self.python_loop:
             from . import learner_loop   # the GRU's loop: imported only by the levels that use it
-            gru = learners[0].core
-            if decoded is None:
-                status = learner_loop.encode_block(model, coder, data, gru)
-            else:
-                status = learner_loop.decode_block(model, coder, decoded, gru)
+            status = learner_loop.code_block(model, coder, data, decoding, learners[0].core)
         else:
-            if decoded is not None:
-                start_decoding(coder)
             # one BLAS thread: the learners' products are small, and two threads made them
             # several times slower here
             with threadpool_limits(limits=1, user_api="blas"):
-                status = self._learner_loop(model, coder, data, decoded)
+                status = self._learner_loop(model, coder, data, decoding)
         for learner in learners:
             learner.end_block()
-        return status
+        if status < 0 or decoding:
+            return status
+        return flush(coder)
 
-    def _learner_loop(self, model, coder, data, decoded):
+    def _learner_loop(self, model, coder, data, decoding):
         view = _LearnerView(len(data))
         for learner in self.learners:
             learner.start_block(view)
-        decoding = decoded is not None
         for i in range(len(data)):
             view.t = i
             for j, learner in enumerate(self.learners):
                 learner.start_byte(view)
                 model.ext[j] = learner.tree()
-            byte = code_byte(model, coder, 0 if decoding else data[i], decoding)
+            byte = code_byte(model, coder, data[i], decoding)
             if byte < 0:
                 return byte
             view.buf[i] = byte
-            if decoding:
-                decoded[i] = byte
-        if decoding:
-            return 0
-        return flush(coder)
+            data[i] = byte
+        return 0
 
     def learner_metrics(self):
         """The byte learners' own metrics so far (bits per byte, updates), one dict each."""

@@ -58,6 +58,7 @@ if _hide_scipy:
 try:
     import numba
     from numba.core import caching
+    from numba.extending import overload
 finally:
     if _hide_scipy:
         del sys.modules["scipy"]
@@ -156,12 +157,57 @@ class _Cache(caching.FunctionCache):
         code needs none of them.  numba refreshes them before every load, which imports and
         installs every lowering it has (0.17 s measured alone; the first call of a process went
         from 0.43 to 0.35 s); a compile, after a cache miss, refreshes them itself.  If a load
-        fails without them, it is retried as numba does it."""
+        fails without them, it is retried as numba does it.  On a miss (a compile follows),
+        numba's inliner is first made to copy each callee's scope once (below)."""
         try:
             with self._guard_against_spurious_io_errors():
-                return self._load_overload(sig, target_context)
+                loaded = self._load_overload(sig, target_context)
         except Exception:
-            return super().load_overload(sig, target_context)
+            loaded = super().load_overload(sig, target_context)
+        if loaded is None:
+            _copy_each_inlined_scope_once()
+        return loaded
+
+
+_ONE_COPY_PER_BLOCK = """\
+        for block_label, block in the_ir.blocks.items():
+            new_block = copy.deepcopy(the_ir.blocks[block_label])
+            kernel_copy.blocks[block_label] = new_block
+"""
+_ONE_COPY_OF_ALL_BLOCKS = """\
+        kernel_copy.blocks = copy.deepcopy(the_ir.blocks)
+"""
+_inliner_patched = False
+
+
+def _copy_each_inlined_scope_once():
+    """numba's inliner (inline="always") copies the callee's IR before splicing it in, one
+    block at a time, and every block's copy deep-copies the callee's whole variable scope along
+    with it: a cost of blocks x variables per inlined call, and our components inline into each
+    other, so the callees grow large.  It made compiling a level's loop take about 30 s, two
+    thirds of them in these copies, and about 1 GiB of memory (numba issues #8989, #9204).
+    Copying all the blocks at once (one memo) copies the scope once, which every block of the
+    original shares too: the same IR, so the same machine code, compiled in about 12 s within
+    about 360 MiB (measured at level 4).  Applied only where numba's source reads exactly as
+    expected (numba is pinned); elsewhere numba is left as it is, only slower to compile."""
+    global _inliner_patched
+    if _inliner_patched:
+        return
+    _inliner_patched = True
+    import inspect
+    import textwrap
+    from numba.core import inline_closurecall
+    worker = inline_closurecall.InlineWorker
+    try:
+        source = textwrap.dedent(inspect.getsource(worker.inline_ir))
+    except (OSError, TypeError):
+        return
+    if source.count(_ONE_COPY_PER_BLOCK) != 1:
+        return
+    namespace = {}
+    exec(compile(source.replace(_ONE_COPY_PER_BLOCK, _ONE_COPY_OF_ALL_BLOCKS),
+                 inline_closurecall.__file__, "exec"), vars(inline_closurecall), namespace)
+    worker.inline_ir = namespace["inline_ir"]
 
 
 class _CacheOnFirstUse:
@@ -194,3 +240,21 @@ def njit(function):
 def inline(function):
     """Compile a component of the coding path, to be inlined into its callers."""
     return _with_coding_path_cache(numba.njit(inline="always", **_OPTIONS)(function))
+
+
+def count(field):
+    """How many of a part a model has, from a Config field that holds it either as the length
+    of a tuple (a constant of the compiled code: loops over the parts unroll) or as an int (a
+    value read at run time: one compiled loop serves every count).  predictor.py says which
+    loops take which."""
+    return field if isinstance(field, int) else len(field)
+
+
+# (a plain overload, which LLVM inlines: with numba's own inlining of it, inline="always", the
+# count passed as an argument to the bit-image model's update_bit read as 0, and that model
+# never learned: found by the golden vectors)
+@overload(count)
+def _count_compiled(field):
+    if isinstance(field, numba.types.Integer):
+        return lambda field: field
+    return lambda field: len(field)

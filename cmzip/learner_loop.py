@@ -8,15 +8,16 @@ Per byte: the GRU's bit predictions go to the predictor's learner inputs (model.
 coded (loop.code_byte: predict, code, update for each bit), then the GRU learns from the byte and
 reads it.  Encoder and decoder run exactly these steps.
 """
-from .coder import flush, start_decoding
 from .jit import njit
 from .loop import code_byte
 from .models.gru_core import forward, learn, start_block
 
 
 @njit
-def _code_block(m, c, data, decoding, g):
-    """Code len(data) bytes (decoding: into data).  Returns 0, or -1 as code_byte does."""
+def code_block(m, c, data, decoding, g):
+    """Code len(data) bytes: encoding, the bytes of data; decoding, into data (after
+    coder.start_decoding).  Returns 0, or -1 as loop.code_byte does.  (One entry point for both
+    directions, as loop.code_block.)"""
     start_block(g)
     for i in range(data.shape[0]):
         if i > 0:
@@ -29,18 +30,3 @@ def _code_block(m, c, data, decoding, g):
             return -1
         data[i] = byte
     return 0
-
-
-@njit
-def encode_block(m, c, data, g):
-    """Code all of data and flush.  Returns the payload length, or -1 if the output is full."""
-    if _code_block(m, c, data, False, g) < 0:
-        return -1
-    return flush(c)
-
-
-@njit
-def decode_block(m, c, out, g):
-    """Decode len(out) bytes into out.  Returns 0, or -1 if the payload is exhausted."""
-    start_decoding(c)
-    return _code_block(m, c, out, True, g)

@@ -239,6 +239,16 @@ LEVELS = {
 }
 
 
+# Levels 1-5 (their own predictor sets) each compile a loop of their own, with their counts of
+# contexts, mixers and APMs as constants (predictor.Config): 5-13% faster, at about 12 s of
+# compiling each on its first use on a machine.  Levels 6-9, whose GRU takes most of their time,
+# and every other predictor set share one loop that reads the counts at run time: one compile
+# for all of them (measured at level 7 without its GRU, book1, codec only, alternating 3 times:
+# 313 KB/s unrolled, 278 with the shared loop; with the GRU, at about 20 KB/s, under 1%).  The
+# bits are the same either way.
+UNROLLED_LEVELS = (1, 2, 3, 4, 5)
+
+
 def _min_bit_cost(byte_models):
     """The least a bit counts in the decoder's information budget, in 2^-16 bit (coder.py): 64
     where byte learners make decoding slow (11-20 KB/s with the GRU, about 1.5 KB/s with the

@@ -2,11 +2,11 @@
 first): predict, code, update.  Encoder and decoder run exactly the same model steps in the same
 order, so their models stay identical; they differ only in where each bit comes from.
 
-One compiled call codes a whole block (encode_block, decode_block).  Levels with byte learners
+One compiled call codes a whole block (code_block).  Levels with byte learners
 (GRU, QCT), which run in Python, code a block one byte per call instead (code_byte), with the
 learners' inputs set in model.ext before each call.
 """
-from .coder import decode_bit, encode_bit, flush, start_decoding
+from .coder import decode_bit, encode_bit
 from .jit import inline, njit
 from .predictor import predict_bit, update_bit, update_byte
 
@@ -43,22 +43,16 @@ def code_byte(m, c, byte, decoding):
 
 
 @njit
-def encode_block(m, c, data):
-    """Code all of data and flush.  Returns the payload length, or -1 if the output is full."""
+def code_block(m, c, data, decoding):
+    """Code len(data) bytes: encoding, the bytes of data; decoding, into data (after
+    coder.start_decoding).  Returns 0, or -1 if the decoder's payload is exhausted (damage, or a
+    block header claiming more bytes than the payload codes) or the encoder's output full.
+    One entry point for both directions, called from Python: each model shape compiles once, not
+    twice (a wrapper for each direction that called it compiled it again, measured: LLVM inlined
+    it into each), and the branches on `decoding` cost nothing measurable."""
     for i in range(data.shape[0]):
-        if _code_byte(m, c, data[i], False) < 0:
-            return -1
-    return flush(c)
-
-
-@njit
-def decode_block(m, c, out):
-    """Decode len(out) bytes into out.  Returns 0, or -1 if the payload is exhausted (damage,
-    or a block header claiming more bytes than the payload codes)."""
-    start_decoding(c)
-    for i in range(out.shape[0]):
-        byte = _code_byte(m, c, 0, True)
+        byte = _code_byte(m, c, data[i], decoding)
         if byte < 0:
             return -1
-        out[i] = byte
+        data[i] = byte
     return 0

@@ -27,7 +27,7 @@ import numpy as np
 
 from .exact import SMAX, SQUASH, STRETCH
 from .hashtable import find_slot, new_table
-from .jit import inline
+from .jit import count, inline
 from .mixer import apm_predict, apm_update, dot, new_apm, new_weights, padded, train
 from .models import history as hist_mod
 from .models import image as image_mod
@@ -58,13 +58,15 @@ APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
 
 class Config(NamedTuple):
-    # The model's shape is part of its numba type: the counts of contexts, first-layer mixers
-    # and APMs are the lengths of tuples (of zeros), and the switches are () for off and (0,)
-    # for on (_switch).  So every level's loop compiles with its own counts and switches as
-    # constants: loops over contexts and mixers unrolled, branches gone (measured on book1, codec
-    # only: level 1 1653 -> 1898 KB/s, level 4 624 -> 671, level 5 415 -> 435).  The price: each
-    # level compiles on its first use on a machine (about 15-30 s), not once for all.
-    ctx_count: tuple
+    # The model's shape can be part of its numba type: with unrolled=True (new_model) the counts
+    # of contexts, first-layer mixers and APMs are the lengths of tuples (of zeros), and the
+    # switches are () for off and (0,) for on, so the loop compiles with them as constants:
+    # loops over contexts and mixers unrolled, branches gone (measured on book1, codec only:
+    # level 1 1653 -> 1898 KB/s, level 4 624 -> 671, level 5 415 -> 435).  The price: each such
+    # shape compiles on its first use on a machine (about 12 s: jit.py).  With
+    # unrolled=False they are ints, read at run time: one compiled loop serves every shape.
+    # The two give the same bits (tests/test_levels.py); jit.count reads a count either way.
+    ctx_count: tuple            # (or int)
     mixer_count: tuple
     apm_count: tuple
     use_match: tuple            # the match model's two inputs
@@ -121,10 +123,17 @@ class Model(NamedTuple):
     squash: np.ndarray          # int32 (2 * SMAX + 1,): stretch + SMAX -> p16
 
 
-def _switch(on):
-    """A Config switch: part of the numba type, so that each level compiles without the
-    branches it never takes."""
+def _switch(on, unrolled):
+    """A Config switch: unrolled, part of the numba type (so that the loop compiles without the
+    branches it never takes), else 0 or 1."""
+    if not unrolled:
+        return int(on)
     return (0,) if on else ()
+
+
+def _count(n, unrolled):
+    """A Config count: unrolled, the length of a tuple (part of the numba type), else an int."""
+    return (0,) * n if unrolled else n
 
 
 def _bits_for(count, low, high):
@@ -132,9 +141,10 @@ def _bits_for(count, low, high):
     return int(min(high, max(low, (max(count, 1) - 1).bit_length())))
 
 
-def new_model(config, first_block_len, n_ext=0):
+def new_model(config, first_block_len, n_ext=0, unrolled=True):
     """Fresh models for a stream whose first block (the whole input, if shorter than a block)
-    has first_block_len bytes: tables no bigger than that data can fill."""
+    has first_block_len bytes: tables no bigger than that data can fill.  unrolled: whether the
+    model's counts are constants of its compiled loop (Config)."""
     n = first_block_len
     contexts = np.array([CONTEXT_IDS[c] for c in config["contexts"]], dtype=np.int64)
     n_ctx = len(contexts)
@@ -148,17 +158,19 @@ def new_model(config, first_block_len, n_ext=0):
     image_at = match_at + (2 if use_match else 0)
     ext_at = image_at + n_image
     n_inputs = ext_at + n_ext + 1
-    cfg = Config(ctx_count=(0,) * n_ctx, mixer_count=(0,) * k, apm_count=(0,) * len(apms),
-                 use_match=_switch(use_match), image_count=(0,) * n_image,
-                 deterministic_inputs=_switch(deterministic),
+    cfg = Config(ctx_count=_count(n_ctx, unrolled), mixer_count=_count(k, unrolled),
+                 apm_count=_count(len(apms), unrolled), use_match=_switch(use_match, unrolled),
+                 image_count=_count(n_image, unrolled),
+                 deterministic_inputs=_switch(deterministic, unrolled),
                  contexts=contexts,
                  selectors=np.array([s[0] for s in selectors], dtype=np.int64),
                  set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
                  apms=np.array([a[0] for a in apms], dtype=np.int64),
                  apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
                  detect_records=_switch(n_image > 0 or any(c in USES_RECORDS
-                                                           for c in config["contexts"])),
-                 track_followers=_switch(any(c in USES_FOLLOWERS for c in config["contexts"])),
+                                                           for c in config["contexts"]), unrolled),
+                 track_followers=_switch(any(c in USES_FOLLOWERS for c in config["contexts"]),
+                                         unrolled),
                  match_at=match_at, image_at=image_at, ext_at=ext_at,
                  n_ext=n_ext, mixer_rate=config["mixer_lr"],
                  rate_boost=config.get("rate_boost", 0), rate_half=config.get("rate_half", 1),
@@ -197,7 +209,7 @@ def new_model(config, first_block_len, n_ext=0):
 def predict_bit(m, c0, bitpos):
     """P(next bit = 1) as p16 in [1, 65535]; c0 is 1 followed by the bits of this byte so far."""
     cfg = m.cfg
-    n_ctx = len(cfg.ctx_count)
+    n_ctx = count(cfg.ctx_count)
     # 1. contexts: a new slot at each nibble boundary, then the state of this partial nibble
     if bitpos == 0 or bitpos == 4:
         # two passes: first every context's cache line is read (independent loads, so their
@@ -238,7 +250,7 @@ def predict_bit(m, c0, bitpos):
         j += 2
     m.b[B_MATCH_BUCKET] = bucket
     # 3. bit-image model
-    n_image = len(cfg.image_count)
+    n_image = count(cfg.image_count)
     if n_image > 0 and image_mod.active(m.image):     # (else its inputs are 0: start_byte)
         image_mod.contexts(m.image, m.hist, c0, bitpos)
         for i in range(n_image):
@@ -249,7 +261,7 @@ def predict_bit(m, c0, bitpos):
         m.x[j + e] = m.ext[e, c0]
     n_inputs = m.x.shape[0]
     # 5. mixers
-    k = len(cfg.mixer_count)
+    k = count(cfg.mixer_count)
     for i in range(k):
         row = cfg.set_offset[i] + _selector(m, cfg.selectors[i], c0, bitpos)
         m.rows[i] = row
@@ -265,7 +277,7 @@ def predict_bit(m, c0, bitpos):
         p = m.p1[0]
     m.b[B_P_FINAL] = p
     # 6. APMs
-    n_apms = len(cfg.apm_count)
+    n_apms = count(cfg.apm_count)
     if n_apms == 0:
         return p
     # the final probability is a quarter the mixer's, three quarters the APMs' (in the
@@ -327,17 +339,17 @@ def _apm_context(m, aid, c0):
 def update_bit(m, bit):
     """Every part learns from the bit just coded."""
     cfg = m.cfg
-    n_ctx = len(cfg.ctx_count)
+    n_ctx = count(cfg.ctx_count)
     for i in range(n_ctx):
         sm_update(m.sm, m.sm_at[i], bit, SM_LIMIT, m.step)
         at = m.ctx_at[i]
         m.table[at] = m.next_state[2 * np.int64(m.table[at]) + bit]
     if cfg.use_match:
         sm_update(m.sm, m.sm_at[n_ctx], bit, SM_LIMIT, m.step)
-    if len(cfg.image_count) > 0:
-        image_mod.update_bit(m.image, bit, len(cfg.image_count), m.step)
+    if count(cfg.image_count) > 0:
+        image_mod.update_bit(m.image, bit, count(cfg.image_count), m.step)
     n_inputs = m.x.shape[0]
-    k = len(cfg.mixer_count)
+    k = count(cfg.mixer_count)
     for i in range(k):
         err = (bit << 16) - m.p1[i]
         if err > TRAIN_MIN_ERROR or err < -TRAIN_MIN_ERROR:
@@ -345,7 +357,7 @@ def update_bit(m, bit):
     if k > 1:
         train(m.w2, m.b[B_FINAL_ROW], m.x2, m.x2.shape[0], (bit << 16) - m.b[B_P_FINAL],
               cfg.final_rate)
-    for i in range(len(cfg.apm_count)):
+    for i in range(count(cfg.apm_count)):
         apm_update(m.apm, m.apm_node[i], bit, cfg.apm_rate)
 
 
@@ -364,12 +376,12 @@ def start_byte(m):
     """What the next byte's bits share: the contexts' hashes and the selectors' byte parts.
     (Also called once on a fresh model, for the stream's first byte.)"""
     cfg = m.cfg
-    for i in range(len(cfg.ctx_count)):
+    for i in range(count(cfg.ctx_count)):
         m.ctx_hash[i] = context_hash(m.hist, cfg.contexts[i])
-    if len(cfg.image_count) > 0:
+    if count(cfg.image_count) > 0:
         image_mod.start_byte(m.image, m.hist)
         if not image_mod.active(m.image):
-            for i in range(len(cfg.image_count)):
+            for i in range(count(cfg.image_count)):
                 m.x[cfg.image_at + i] = 0
     c4 = m.hist.s[C4]
     m.b[B_C1] = c4 & 255

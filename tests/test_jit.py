@@ -68,7 +68,7 @@ def test_a_read_only_install_caches_in_the_user_cache_and_edits_invalidate_it(tm
         target.write_text(target.read_text() + "\n# edited\n")        # (as root, or the owner)
         target.chmod(0o444)
         _run(copy.parent, {}, tmp_path)
-        loop_index = [p for p in user_cache.rglob("loop.encode_block*.nbi")]
+        loop_index = [p for p in user_cache.rglob("loop.code_block*.nbi")]
         assert loop_index and all(p.stat().st_mtime_ns != first.get(p) for p in loop_index)
     finally:
         for path in [copy, *copy.rglob("*")]:

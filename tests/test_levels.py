@@ -64,3 +64,21 @@ def test_the_default_level_is_pure_context_mixing_and_levels_6_to_9_add_learners
     # a predictor set is taken as given, whatever the size
     custom = level_config(DEFAULT_LEVEL, predictor_flags(DEFAULT_LEVEL, ["context", "gru"]))
     assert [name for name, _ in stream_byte_models(custom, 100)] == ["gru"]
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4, 5])
+def test_the_shared_loop_codes_the_same_bits_as_each_levels_own(level):
+    """Levels 1-5 compile a loop with their counts as constants, the other levels share one
+    that reads them at run time (levels.UNROLLED_LEVELS): the two must be the same model."""
+    from cmzip.codec import Codec
+    from cmzip.samples import sample
+    data = sample("text", 3000, seed=5) + sample("binary", 2000, seed=6) + sample("bitmap", 1500)
+    own, shared = Codec(level), Codec(level)
+    assert own.unrolled
+    shared.unrolled = False
+    payload = own.encode_block(data)
+    assert shared.encode_block(data) == payload
+    decoder = Codec(level)
+    decoder.unrolled = False
+    assert decoder.decode_block(payload, len(data)) == data
+    assert shared.model.cfg.ctx_count == len(LEVELS[level]["contexts"])   # read at run time
