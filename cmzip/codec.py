@@ -17,7 +17,7 @@ from .container import max_payload_len
 from .errors import CmzipError
 from .levels import UNROLLED_LEVELS, check_level, level_config, stream_byte_models
 from .loop import code_block, code_byte
-from .predictor import new_model, start_byte
+from .predictor import new_model
 from .models import byte_models
 
 
@@ -55,7 +55,6 @@ class Codec:
                              for name, cfg in stream_byte_models(self.config, n)]
             self.model = new_model(self.config, n, n_ext=len(self.learners),
                                    unrolled=self.unrolled)
-            start_byte(self.model)
         return self.model
 
     def encode_block(self, data):

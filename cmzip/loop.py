@@ -8,7 +8,7 @@ learners' inputs set in model.ext before each call.
 """
 from .coder import decode_bit, encode_bit
 from .jit import inline, njit
-from .predictor import predict_bit, update_bit, update_byte
+from .predictor import predict_bit, start_stream, update_bit, update_byte
 
 
 @inline
@@ -39,6 +39,7 @@ def _code_byte(m, c, byte, decoding):
 def code_byte(m, c, byte, decoding):
     """_code_byte as an entry point: the levels whose byte learners run in Python code one byte
     per call."""
+    start_stream(m)
     return _code_byte(m, c, byte, decoding)
 
 
@@ -50,6 +51,7 @@ def code_block(m, c, data, decoding):
     One entry point for both directions, called from Python: each model shape compiles once, not
     twice (a wrapper for each direction that called it compiled it again, measured: LLVM inlined
     it into each), and the branches on `decoding` cost nothing measurable."""
+    start_stream(m)
     for i in range(data.shape[0]):
         byte = _code_byte(m, c, data[i], decoding)
         if byte < 0:

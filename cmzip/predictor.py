@@ -54,7 +54,7 @@ APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
 # Model.b: per-byte and per-bit scalars
 (B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW, B_TOUCHED,
- B_RATE, B_COLUMN) = range(10)
+ B_RATE, B_COLUMN, B_STARTED) = range(11)
 
 
 class Config(NamedTuple):
@@ -201,7 +201,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
         w2=new_weights(256, x2.shape[0], 1.0 / k),
         apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
-        b=np.zeros(10, dtype=np.int64), stretch=STRETCH.astype(np.int16),
+        b=np.zeros(11, dtype=np.int64), stretch=STRETCH.astype(np.int16),
         squash=SQUASH.astype(np.int32))
 
 
@@ -372,9 +372,18 @@ def update_byte(m, byte):
 
 
 @inline
+def start_stream(m):
+    """Before a block: on a fresh model, start_byte for the stream's first byte.  (In the
+    compiled loop, not a call from Python: a function called from Python compiles on its own, for
+    every model shape.)"""
+    if m.b[B_STARTED] == 0:
+        start_byte(m)
+        m.b[B_STARTED] = 1
+
+
+@inline
 def start_byte(m):
-    """What the next byte's bits share: the contexts' hashes and the selectors' byte parts.
-    (Also called once on a fresh model, for the stream's first byte.)"""
+    """What the next byte's bits share: the contexts' hashes and the selectors' byte parts."""
     cfg = m.cfg
     for i in range(count(cfg.ctx_count)):
         m.ctx_hash[i] = context_hash(m.hist, cfg.contexts[i])
