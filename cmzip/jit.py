@@ -177,7 +177,7 @@ _ONE_COPY_PER_BLOCK = """\
 _ONE_COPY_OF_ALL_BLOCKS = """\
         kernel_copy.blocks = copy.deepcopy(the_ir.blocks)
 """
-_inliner_patched = False
+INLINER = {"copies": None}      # "once": the patch below applies; "per block": numba as it is
 
 
 def _copy_each_inlined_scope_once():
@@ -190,10 +190,9 @@ def _copy_each_inlined_scope_once():
     original shares too: the same IR, so the same machine code, compiled in about 12 s within
     about 360 MiB (measured at level 4).  Applied only where numba's source reads exactly as
     expected (numba is pinned); elsewhere numba is left as it is, only slower to compile."""
-    global _inliner_patched
-    if _inliner_patched:
+    if INLINER["copies"] is not None:
         return
-    _inliner_patched = True
+    INLINER["copies"] = "per block"
     import inspect
     import textwrap
     from numba.core import inline_closurecall
@@ -207,7 +206,9 @@ def _copy_each_inlined_scope_once():
     namespace = {}
     exec(compile(source.replace(_ONE_COPY_PER_BLOCK, _ONE_COPY_OF_ALL_BLOCKS),
                  inline_closurecall.__file__, "exec"), vars(inline_closurecall), namespace)
+    INLINER["numba's"] = worker.inline_ir
     worker.inline_ir = namespace["inline_ir"]
+    INLINER["copies"] = "once"
 
 
 class _CacheOnFirstUse:
@@ -245,8 +246,8 @@ def inline(function):
 def count(field):
     """How many of a part a model has, from a Config field that holds it either as the length
     of a tuple (a constant of the compiled code: loops over the parts unroll) or as an int (a
-    value read at run time: one compiled loop serves every count).  predictor.py says which
-    loops take which."""
+    value read at run time: one compiled loop serves every count; levels.UNROLLED_LEVELS says
+    which levels take which)."""
     return field if isinstance(field, int) else len(field)
 
 

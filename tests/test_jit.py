@@ -145,3 +145,17 @@ def test_a_process_that_compresses_imports_neither_scipy_nor_numpy_ma(tmp_path):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_inliner_copies_each_callee_scope_once_with_the_pinned_numba():
+    """jit.py mends numba's inliner (a compile took 30 s and 1 GiB without it); the mend applies
+    only where numba's source reads as expected.  With the numba version cmzip pins it must
+    apply, so that an upgrade that drops it is noticed here, not as a slow CI."""
+    import numba
+    from numba.core.inline_closurecall import InlineWorker
+    jit._copy_each_inlined_scope_once()
+    if numba.__version__ == "0.68.1":
+        assert jit.INLINER["copies"] == "once"
+        assert InlineWorker.inline_ir is not jit.INLINER["numba's"]
+    else:
+        assert jit.INLINER["copies"] in ("once", "per block")
