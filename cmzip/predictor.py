@@ -5,8 +5,9 @@ Reads top to bottom like lpaq's.  Per bit:
 1. contexts: each of the level's hashed contexts names a bit-history state in its slot of the
    bucket table (a new slot at each nibble boundary); a StateMap turns the state into a
    probability, stretched into a mixer input;
-2. match model: the bit the longest recent match expects, with a learned confidence (a StateMap
-   input) and a direct input that grows with the match length;
+2. match models: the bit the longest recent match expects, with a learned confidence (a StateMap
+   input) and a direct input that grows with the match length; at levels 5-9 a second one that
+   only follows repeats of 16 bytes or more (models/match.py);
 3. bit-image model (levels 4-9; models/image.py): where the data are rows of 1-bit pixels, the
    bit as a pixel predicted from the pixels around it, one input per template;
 4. byte learners (GRU, QCT; levels 6-9): their P(bit | the bits of this byte so far), given from
@@ -70,6 +71,7 @@ class Config(NamedTuple):
     mixer_count: tuple
     apm_count: tuple
     use_match: tuple            # the match model's two inputs
+    use_long_match: tuple       # the long-repeat match model's two inputs (only with use_match)
     image_count: tuple          # the bit-image model's contexts, one input each (models/image.py)
     deterministic_inputs: tuple  # a second input per context: its stretch where only one bit
                                  # value has been seen in it, else 0
@@ -96,6 +98,7 @@ class Model(NamedTuple):
     cfg: Config
     hist: hist_mod.History
     match: match_mod.Match
+    long_match: match_mod.Match
     image: image_mod.Image
     table: np.ndarray           # uint8 bucket table (hashtable.py)
     slot_mask: int
@@ -105,7 +108,8 @@ class Model(NamedTuple):
     ctx_hash: np.ndarray        # int64 (n_ctx,): each context's hash for this byte
     ctx_slot: np.ndarray        # int64 (n_ctx,): its slot for this nibble
     ctx_at: np.ndarray          # int64 (n_ctx,): the table byte holding this bit's state
-    sm: np.ndarray              # uint32 StateMap: 256 entries per context, then the match's
+    sm: np.ndarray              # uint32 StateMap: 256 entries per context, then the match
+                                # models' (MAP_SIZE each)
     sm_at: np.ndarray           # int64 (n_maps,): the entries that predicted this bit
     step: np.ndarray            # int64 StateMap steps by count
     ext: np.ndarray             # int64 (n_ext, 256): byte learners' stretched P(1) by c0
@@ -155,11 +159,13 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     deterministic = bool(config.get("deterministic_inputs", False))
     match_at = n_ctx * (2 if deterministic else 1)
     n_image = config.get("image", 0)
-    image_at = match_at + (2 if use_match else 0)
+    use_long = use_match and bool(config.get("long_match_min", 0))
+    image_at = match_at + (2 if use_match else 0) + (2 if use_long else 0)
     ext_at = image_at + n_image
     n_inputs = ext_at + n_ext + 1
     cfg = Config(ctx_count=_count(n_ctx, unrolled), mixer_count=_count(k, unrolled),
                  apm_count=_count(len(apms), unrolled), use_match=_switch(use_match, unrolled),
+                 use_long_match=_switch(use_long, unrolled),
                  image_count=_count(n_image, unrolled),
                  deterministic_inputs=_switch(deterministic, unrolled),
                  contexts=contexts,
@@ -181,6 +187,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
     nxt, total, one_sided = state_tables()
     sm = np.concatenate([new_statemap(n_ctx),
+                         new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE],
                          new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
     x = np.zeros(padded(n_inputs), dtype=np.int32)       # zeros after the bias: mixer.py
     x[n_inputs - 1] = BIAS
@@ -190,12 +197,16 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         cfg=cfg,
         hist=hist_mod.new_history(_bits_for(2 * n, 16, config["history_bits"])),
         match=match_mod.new_match(_bits_for(2 * n, 12, config["match_bits"]), config["match_min"]),
+        # (a table of 16 entries where it is off: the compiled loop's types are the same)
+        long_match=match_mod.new_match(
+            _bits_for(n // 4, 12, config["long_match_bits"]) if use_long else 4,
+            config.get("long_match_min", 16)),
         image=image_mod.new_image(n_image),
         table=new_table(slot_bits), slot_mask=(1 << slot_bits) - 1,
         next_state=nxt, priority=total, one_sided=one_sided,
         ctx_hash=np.zeros(n_ctx, dtype=np.int64), ctx_slot=np.zeros(n_ctx, dtype=np.int64),
         ctx_at=np.zeros(n_ctx, dtype=np.int64),
-        sm=sm, sm_at=np.zeros(n_ctx + 1, dtype=np.int64), step=STEP.copy(),
+        sm=sm, sm_at=np.zeros(n_ctx + 2, dtype=np.int64), step=STEP.copy(),
         ext=np.zeros((max(n_ext, 1), 256), dtype=np.int64),
         x=x, w=new_weights(sum(s[1] for s in selectors), x.shape[0], config["init_weight"]),
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
@@ -239,7 +250,7 @@ def predict_bit(m, c0, bitpos):
             m.x[n_ctx + i] = m.x[i] if m.one_sided[state] else 0
     m.b[B_KNOWN] = known
     j = cfg.match_at
-    # 2. match model
+    # 2. match models
     bucket = 0
     if cfg.use_match:
         bucket, expected = match_mod.expected_bit(m.match, c0, bitpos)
@@ -247,6 +258,13 @@ def predict_bit(m, c0, bitpos):
         m.sm_at[n_ctx] = at
         m.x[j] = m.stretch[sm_p16(m.sm, at)]
         m.x[j + 1] = (2 * expected - 1) * m.match.s[match_mod.STRENGTH] if bucket > 0 else 0
+        j += 2
+    if cfg.use_long_match:
+        bucket2, expected2 = match_mod.expected_bit(m.long_match, c0, bitpos)
+        at = n_ctx * 256 + match_mod.MAP_SIZE + 2 * bucket2 + expected2
+        m.sm_at[n_ctx + 1] = at
+        m.x[j] = m.stretch[sm_p16(m.sm, at)]
+        m.x[j + 1] = (2 * expected2 - 1) * m.long_match.s[match_mod.STRENGTH] if bucket2 > 0 else 0
         j += 2
     m.b[B_MATCH_BUCKET] = bucket
     # 3. bit-image model
@@ -346,6 +364,8 @@ def update_bit(m, bit):
         m.table[at] = m.next_state[2 * np.int64(m.table[at]) + bit]
     if cfg.use_match:
         sm_update(m.sm, m.sm_at[n_ctx], bit, SM_LIMIT, m.step)
+    if cfg.use_long_match:
+        sm_update(m.sm, m.sm_at[n_ctx + 1], bit, SM_LIMIT, m.step)
     if count(cfg.image_count) > 0:
         image_mod.update_bit(m.image, bit, count(cfg.image_count), m.step)
     n_inputs = m.x.shape[0]
@@ -363,11 +383,13 @@ def update_bit(m, bit):
 
 @inline
 def update_byte(m, byte):
-    """After the 8th bit: the history, the match model and the contexts move on a byte."""
+    """After the 8th bit: the history, the match models and the contexts move on a byte."""
     cfg = m.cfg
     hist_mod.push(m.hist, byte, cfg.detect_records, cfg.track_followers)
     if cfg.use_match:
         match_mod.update_byte(m.match, m.hist)
+    if cfg.use_long_match:
+        match_mod.update_byte(m.long_match, m.hist)
     start_byte(m)
 
 

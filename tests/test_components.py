@@ -367,3 +367,28 @@ def test_bit_image_model_codes_a_bitmap_smaller(monkeypatch):
     payload = Codec(1).encode_block(data)
     assert Codec(1).decode_block(payload, len(data)) == data
     assert len(payload) < 0.7 * without            # measured: 2087 -> 1082 bytes
+
+
+def _matches_after(data, min_len):
+    """A match model of min_len that has seen data (pushed through a History): its state."""
+    from cmzip.models import match as match_mod
+    h = hm.new_history(16)
+    m = match_mod.new_match(12, min_len)
+    for byte in data:
+        hm.push(h, byte, False, False)
+        match_mod.update_byte(m, h)
+    return m.s[match_mod.LEN], m.s[match_mod.PREDICTED] - 256
+
+
+def test_the_long_match_model_takes_only_long_repeats():
+    """The second match model (levels 5-9) follows a repeat of 16 bytes or more, found by a hash
+    of all of them; a 10-byte repeat, which the 6-byte model follows, it leaves alone."""
+    rng = np.random.default_rng(3)
+    noise = lambda n: bytes(rng.integers(0, 256, n, dtype=np.uint8))
+    short, long = noise(10), noise(40)
+    data = noise(200) + short + b"k" + noise(200) + short
+    assert _matches_after(data, 6) == (10, ord("k"))
+    assert _matches_after(data, 16)[0] == 0
+    data = noise(200) + long + b"A" + noise(200) + long
+    length, predicted = _matches_after(data, 16)
+    assert length >= 16 and predicted == ord("A")

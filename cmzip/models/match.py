@@ -5,6 +5,11 @@ length by a StateMap.  Long repeats in text and binaries cost almost nothing.
 The table maps a hash of the last min_len bytes to the stream position after their last
 occurrence; a candidate is verified against the history buffer before it is used, and matches
 reach back as far as the buffer does (across blocks).
+
+Levels 5-9 run a second instance for long repeats (min_len 16, levels.py): the first follows the
+most recent occurrence of the last 6 bytes, which in repeated text or code is often a short
+match while a long one is available further back; the second only takes matches of 16 bytes or
+more, found by a hash of all 16.
 """
 from typing import NamedTuple
 
@@ -12,12 +17,13 @@ import numpy as np
 
 from ..jit import inline
 from ..memory import big_zeros
-from .contexts import hash32
+from .contexts import M32, hash32
 from .history import C4, C8, POS
 
 MAX_LEN = 65535
 RECOVER_LEN = 16      # matches at least this long survive one mispredicted byte
-VERIFY = 32           # bytes compared backwards when a candidate is found
+VERIFY = 32           # bytes compared backwards when a candidate is found (a long model:
+                      # twice its min_len)
 N_BUCKETS = 16        # confidence buckets of the match length (0: no match)
 MAP_SIZE = 2 * N_BUCKETS
 
@@ -69,7 +75,12 @@ def update_byte(m, h):
     if pos >= m.min_len:
         key_lo = h.s[C4]
         key_hi = h.s[C8]
-        if m.min_len < 4:
+        if m.min_len > 8:       # (C4 and C8 hold 8 bytes: a long model hashes all min_len)
+            key_lo = 0
+            for k in range(m.min_len):
+                key_lo = (key_lo * 0x2F0F3A1B + np.int64(buf[(pos - 1 - k) & ring]) + 1) & M32
+            key_hi = m.min_len
+        elif m.min_len < 4:
             key_lo &= (1 << (8 * m.min_len)) - 1
             key_hi = 0
         elif m.min_len < 8:
@@ -79,7 +90,8 @@ def update_byte(m, h):
             cand = m.table[i] - 1
             if cand > 0 and pos - cand < ring:
                 n = 0
-                while n < VERIFY and n < cand and buf[(pos - 1 - n) & ring] == buf[(cand - 1 - n) & ring]:
+                verify = max(VERIFY, 2 * m.min_len)
+                while n < verify and n < cand and buf[(pos - 1 - n) & ring] == buf[(cand - 1 - n) & ring]:
                     n += 1
                 if n >= m.min_len:
                     length = n
