@@ -82,3 +82,15 @@ def test_the_shared_loop_codes_the_same_bits_as_each_levels_own(level):
     decoder.unrolled = False
     assert decoder.decode_block(payload, len(data)) == data
     assert shared.model.cfg.ctx_count == len(LEVELS[level]["contexts"])   # read at run time
+
+
+def test_levels_5_to_9_describe_their_second_match_model():
+    for level in LEVELS:
+        names = describe_level(level)["predictors"]
+        assert "match(min 6)" in names
+        assert ("match(min 16)" in names) == (level >= 5)
+    from cmzip.predictor import new_model
+    assert new_model(LEVELS[5], 1000).cfg.use_long_match == (0,)
+    # a predictor set without "match" turns both match models off
+    without_match = level_config(5, predictor_flags(5, ["context"]))
+    assert new_model(without_match, 1000).cfg.use_long_match == ()
