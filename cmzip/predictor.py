@@ -83,7 +83,7 @@ class Config(NamedTuple):
     detect_records: tuple       # the History looks for fixed-length records (record contexts,
                                 # the bit-image model's rows)
     track_followers: tuple      # the History keeps each context's followers (indirect contexts)
-    match_at: int               # where the match model's inputs start in x
+    match_at: int               # where the match models' inputs start in x (two each)
     image_at: int               # where the bit-image model's inputs start in x
     ext_at: int                 # where the byte learners' inputs start in x
     n_ext: int                  # inputs from byte learners
@@ -197,7 +197,8 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         cfg=cfg,
         hist=hist_mod.new_history(_bits_for(2 * n, 16, config["history_bits"])),
         match=match_mod.new_match(_bits_for(2 * n, 12, config["match_bits"]), config["match_min"]),
-        # (a table of 16 entries where it is off: the compiled loop's types are the same)
+        # a slot for every fourth position of the first block, up to the level's limit (as
+        # measured: levels.py); 16 where it is off (the compiled loop's types stay the same)
         long_match=match_mod.new_match(
             _bits_for(n // 4, 12, config["long_match_bits"]) if use_long else 4,
             config.get("long_match_min", 16)),
