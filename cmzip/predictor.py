@@ -254,18 +254,10 @@ def predict_bit(m, c0, bitpos):
     # 2. match models
     bucket = 0
     if cfg.use_match:
-        bucket, expected = match_mod.expected_bit(m.match, c0, bitpos)
-        at = n_ctx * 256 + 2 * bucket + expected
-        m.sm_at[n_ctx] = at
-        m.x[j] = m.stretch[sm_p16(m.sm, at)]
-        m.x[j + 1] = (2 * expected - 1) * m.match.s[match_mod.STRENGTH] if bucket > 0 else 0
+        bucket = _match_inputs(m, m.match, n_ctx, n_ctx * 256, j, c0, bitpos)
         j += 2
     if cfg.use_long_match:
-        bucket2, expected2 = match_mod.expected_bit(m.long_match, c0, bitpos)
-        at = n_ctx * 256 + match_mod.MAP_SIZE + 2 * bucket2 + expected2
-        m.sm_at[n_ctx + 1] = at
-        m.x[j] = m.stretch[sm_p16(m.sm, at)]
-        m.x[j + 1] = (2 * expected2 - 1) * m.long_match.s[match_mod.STRENGTH] if bucket2 > 0 else 0
+        _match_inputs(m, m.long_match, n_ctx + 1, n_ctx * 256 + match_mod.MAP_SIZE, j, c0, bitpos)
         j += 2
     m.b[B_MATCH_BUCKET] = bucket
     # 3. bit-image model
@@ -310,6 +302,19 @@ def predict_bit(m, c0, bitpos):
         m.apm_node[i] = node
         total += 3 * refined
     return total // (4 * n_apms)     # within [1, 65535]: an average of values within it
+
+
+@inline
+def _match_inputs(m, match, slot, map_at, j, c0, bitpos):
+    """A match model's inputs: x[j], its StateMap's stretch (entries from map_at, by confidence
+    bucket and expected bit; the entry goes to sm_at[slot]), and x[j + 1], direct, growing with
+    the match length.  Returns its bucket (0: no prediction for this bit)."""
+    bucket, expected = match_mod.expected_bit(match, c0, bitpos)
+    at = map_at + 2 * bucket + expected
+    m.sm_at[slot] = at
+    m.x[j] = m.stretch[sm_p16(m.sm, at)]
+    m.x[j + 1] = (2 * expected - 1) * match.s[match_mod.STRENGTH] if bucket > 0 else 0
+    return bucket
 
 
 @inline
