@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 11
+MODEL_VERSION = 12
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -58,8 +58,30 @@ _MIDDLE = _TEXT + ["sparse1", "rec1", "word2"]
 # 1.6927 / 0.9922 / 1.1488.  Alone, ind1 1.6910 / 0.9925 / 1.1459, ind2 1.6929 / 0.9920 / 1.1470
 # (variants with one or three followers measured no better).
 _INDIRECT = ["ind1", "ind2"]
-_DEFAULT4 = _MIDDLE + ["stride4"] + _INDIRECT
+# Model version 12: contexts of the match model's expected byte and of character classes
+# (models/contexts.py), weight sets by the classes of the last three runs ("shape" mixer), and
+# the match model's StateMap keyed by the partial byte too (models/match.py).  Measured codec
+# only, Calgary / Canterbury / the C headers and libpython, each step from the one before:
+#   level 9 without its GRU, version 11: 1.6345 / 0.9475 / 1.0614; the match StateMap 1.6341 /
+#     0.9470 / 1.0614; mexp 1.6320 / 0.9463 / 1.0572, mexpc1 1.6308 / 0.9456 / 1.0560, both
+#     1.6299 / 0.9454 / 1.0539; then the class contexts, each alone: cls12 (8 bytes) 1.6231 /
+#     0.9435 / 1.0497, clsc1 1.6258 / 0.9437 / 1.0520; cls12 with 12 bytes and clsc1 1.6198 /
+#     0.9422 / 1.0470, shape and clsc1 1.6195 / 0.9421 / 1.0461, cls12, clsc1 and shape 1.6161 /
+#     0.9411 / 1.0426, and shapec1 1.6146 / 0.9407 / 1.0417; the shape mixer 1.6112 / 0.9396 /
+#     1.0393 (in place of the c2 mixer 1.6129 / 0.9403 / 1.0441).  Tried, not kept: the shape
+#     and the previous word (-0.0009 on Calgary), an APM by the shape (-0.0004), delta mode
+#     (paq8px: after the match failed in this byte, a StateMap by the byte it expected; 0).
+#   level 5 (1.6483 / 0.9522 / 1.0783, book1 372 KB/s): all six contexts 1.6295 / 0.9468 /
+#     1.0557 (about 5% slower), and the shape mixer 1.6237 / 0.9447 / 1.0525 (book1 2.0316 bpb at
+#     327 KB/s: 12% slower than before in all, measured in separate runs).
+#   level 4 (1.6786 / 0.9753 / 1.1397): cls12 in place of stride4 1.6681 / 0.9724 / 1.1390 (in
+#     place of o6 1.6691 / 0.9813 / 1.1335, of o3 1.6729 / 0.9755 / 1.1346; shape in place of
+#     stride4 1.6691 / 0.9715 / 1.1412; mexpc1 beside the twelve 10% slower), then the shape
+#     mixer in place of c2bits 1.6668 / 0.9722 / 1.1388, no slower (README, Results).
+_MATCH_CLASSES = ["mexp", "mexpc1", "cls12", "clsc1", "shape", "shapec1"]
+_DEFAULT4 = _MIDDLE + ["cls12"] + _INDIRECT
 _MIXERS4 = ["c0c1hi", "order_match", "c2bits", "c2"]
+_MIXERS_DEFAULT4 = ["c0c1hi", "order_match", "shape", "c2"]
 _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",
             "sparse1", "sparse3", "sparse4", "sparse5", "aligned4", "rec1", "column"]
 # Level 5 adds record contexts of the stronger levels and 32-bit strides (measured on all 29
@@ -229,21 +251,21 @@ LEVELS = {
     2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
     3: dict(_BASE, contexts=_MIDDLE, mixers=["c0c1hi", "order_match"], apms=["c0", "c1"],
             deterministic_inputs=False),
-    4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS4, apms=["c1"], final_lr=8),
-    5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5, mixers=_MIXERS4 + ["insn"],
-            apms=["c0", "c1"], init_weight=0.04),
-    6: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL6,
-            mixers=_MIXERS4 + ["insn", "column", "image"],
+    4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS_DEFAULT4, apms=["c1"], final_lr=8),
+    5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5 + _MATCH_CLASSES,
+            mixers=_MIXERS4 + ["insn", "shape"], apms=["c0", "c1"], init_weight=0.04),
+    6: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
+            mixers=_MIXERS4 + ["insn", "column", "image", "shape"],
             apms=["c0", "c1", "c2"],
             slot_bits=23, byte_models=[_GRU]),
-    7: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX,
-            mixers=_MIXERS4 + ["c1", "column", "image"],
+    7: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
+            mixers=_MIXERS4 + ["c1", "column", "image", "shape"],
             apms=["c0", "c1", "c2"], slot_bits=23, byte_models=[_GRU]),
-    8: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX,
-            mixers=_MIXERS4 + ["c1", "byte", "column", "image"],
+    8: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
+            mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL9,
-            mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image"],
+    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL9 + _MATCH_CLASSES,
+            mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 

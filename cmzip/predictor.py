@@ -34,7 +34,7 @@ from .models import history as hist_mod
 from .models import image as image_mod
 from .models import match as match_mod
 from .models.contexts import CONTEXT_IDS, USES_FOLLOWERS, USES_RECORDS, context_hash, hash32
-from .models.history import C4, LINE, POS, word_start
+from .models.history import C4, LINE, POS, SHAPE, word_start
 from .statemap import STEP, new_statemap, sm_p16, sm_update, state_tables
 
 BIAS = 256                      # a constant input lets every mixer learn an offset
@@ -49,7 +49,7 @@ SM_LIMIT = 1023                 # StateMap counts stop here: entries keep adapti
 SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 16 * 8),
              "c2bits": (4, 256), "byte": (5, 12 * 8), "insn": (6, 4 * 64),
              "order_match": (7, 16 * 3 * 8), "c2": (8, 256), "c0c1hi": (9, 256 * 8),
-             "column": (10, 64 * 8), "image": (11, 33 * 8)}
+             "column": (10, 64 * 8), "image": (11, 33 * 8), "shape": (12, 512 * 8)}
 # APM contexts: name -> (id, number of rows)
 APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
@@ -187,8 +187,8 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
     nxt, total, one_sided = state_tables()
     sm = np.concatenate([new_statemap(n_ctx),
-                         new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE],
-                         new_statemap(match_mod.N_BUCKETS, False)[:match_mod.MAP_SIZE]])
+                         new_statemap(2 * match_mod.N_BUCKETS, False),
+                         new_statemap(2 * match_mod.N_BUCKETS, False)])
     x = np.zeros(padded(n_inputs), dtype=np.int32)       # zeros after the bias: mixer.py
     x[n_inputs - 1] = BIAS
     x2 = np.zeros(padded(k + 1), dtype=np.int32)
@@ -307,10 +307,10 @@ def predict_bit(m, c0, bitpos):
 @inline
 def _match_inputs(m, match, slot, map_at, j, c0, bitpos):
     """A match model's inputs: x[j], its StateMap's stretch (entries from map_at, by confidence
-    bucket and expected bit; the entry goes to sm_at[slot]), and x[j + 1], direct, growing with
-    the match length.  Returns its bucket (0: no prediction for this bit)."""
+    bucket, expected bit and partial byte; the entry goes to sm_at[slot]), and x[j + 1], direct,
+    growing with the match length.  Returns its bucket (0: no prediction for this bit)."""
     bucket, expected = match_mod.expected_bit(match, c0, bitpos)
-    at = map_at + 2 * bucket + expected
+    at = map_at + (2 * bucket + expected) * 256 + c0
     m.sm_at[slot] = at
     m.x[j] = m.stretch[sm_p16(m.sm, at)]
     m.x[j + 1] = (2 * expected - 1) * match.s[match_mod.STRENGTH] if bucket > 0 else 0
@@ -346,6 +346,8 @@ def _selector(m, sid, c0, bitpos):
         return m.b[B_COLUMN] * 8 + bitpos
     if sid == 11:               # the nearest pixels of a bit image, and the bit position
         return m.image.s[image_mod.NEIGHBOURS] * 8 + bitpos
+    if sid == 12:               # the classes of the last three runs of bytes, and the bit
+        return (m.hist.s[SHAPE] & 511) * 8 + bitpos    # position
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
 
 
@@ -413,8 +415,15 @@ def start_stream(m):
 def start_byte(m):
     """What the next byte's bits share: the contexts' hashes and the selectors' byte parts."""
     cfg = m.cfg
+    # the byte the (short) match model expects, for the contexts that use it: models/contexts.py
+    # (the long model's instead, where it has a match, measured no better: level 9 without its
+    # GRU, Calgary 1.6299 -> 1.6297, the C headers and libpython 1.0539 -> 1.0537)
+    expected = 0
+    length = m.match.s[match_mod.LEN]
+    if length > 0:
+        expected = m.match.s[match_mod.PREDICTED] | ((1 + (length >= 16) + (length >= 32)) << 9)
     for i in range(count(cfg.ctx_count)):
-        m.ctx_hash[i] = context_hash(m.hist, cfg.contexts[i])
+        m.ctx_hash[i] = context_hash(m.hist, cfg.contexts[i], expected)
     if count(cfg.image_count) > 0:
         image_mod.start_byte(m.image, m.hist)
         if not image_mod.active(m.image):

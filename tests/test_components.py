@@ -49,8 +49,8 @@ def test_three_words_are_kept_and_the_word_contexts_read_them():
     # wskip skips the previous word: "one two X" and "one six X" share it, "ten two X" not
     wskip, word3 = CONTEXT_IDS["wskip"], CONTEXT_IDS["word3"]
     a, b, c = (_history_after(t) for t in (b"one two thr", b"one six thr", b"ten two thr"))
-    assert context_hash(a, wskip) == context_hash(b, wskip) != context_hash(c, wskip)
-    assert len({context_hash(x, word3) for x in (a, b, c)}) == 3
+    assert context_hash(a, wskip, 0) == context_hash(b, wskip, 0) != context_hash(c, wskip, 0)
+    assert len({context_hash(x, word3, 0) for x in (a, b, c)}) == 3
 
 
 def test_the_column_and_the_byte_above_follow_the_lines():
@@ -64,8 +64,8 @@ def test_the_column_and_the_byte_above_follow_the_lines():
     assert hm.column_above(h) == (4, 0) and hm.column_above(_history_after(b"12345\nabc\nx")) == (1, ord("b"))
     col = CONTEXT_IDS["col"]
     same = _history_after(b"qq\nabcd\nab")
-    assert context_hash(_history_after(b"zzzz\nabcd\nzz"), col) == context_hash(same, col)
-    assert context_hash(_history_after(b"zzzz\nabXd\nzz"), col) != context_hash(same, col)
+    assert context_hash(_history_after(b"zzzz\nabcd\nzz"), col, 0) == context_hash(same, col, 0)
+    assert context_hash(_history_after(b"zzzz\nabXd\nzz"), col, 0) != context_hash(same, col, 0)
 
 
 @pytest.mark.parametrize("length", [13, 64, 150])
@@ -90,15 +90,46 @@ def test_record_contexts_read_the_byte_above():
     assert h.s[hm.RECORD] == 20
     # the byte above the next one is the one 20 back; the hash changes with it
     other = _history_after(rows[:-20] + bytes(20), detect_records=True)
-    assert context_hash(h, CONTEXT_IDS["rec1"]) != context_hash(other, CONTEXT_IDS["rec1"])
+    assert context_hash(h, CONTEXT_IDS["rec1"], 0) != context_hash(other, CONTEXT_IDS["rec1"], 0)
 
 
 def test_order_contexts_depend_on_exactly_their_bytes():
     o2 = CONTEXT_IDS["o2"]
-    assert context_hash(_history_after(b"xxab"), o2) == context_hash(_history_after(b"yyab"), o2)
-    assert context_hash(_history_after(b"xxab"), o2) != context_hash(_history_after(b"xxcb"), o2)
-    hashes = {context_hash(_history_after(b"abcdefgh"), cid) for cid in CONTEXT_IDS.values()}
+    assert context_hash(_history_after(b"xxab"), o2, 0) == context_hash(_history_after(b"yyab"), o2, 0)
+    assert context_hash(_history_after(b"xxab"), o2, 0) != context_hash(_history_after(b"xxcb"), o2, 0)
+    hashes = {context_hash(_history_after(b"abcdefgh"), cid, 0) for cid in CONTEXT_IDS.values()}
     assert len(hashes) == len(CONTEXT_IDS)            # every context has its own salt
+
+
+def test_character_classes_and_the_shape_of_the_text():
+    assert [hm.char_class(c) for c in b"\x01 \n7aZ.("] == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert hm.char_class(0xE9) == 0                   # non-ASCII: with the control bytes
+    # a run of bytes of one class counts once: "Word, word." is upper lower punct space lower punct
+    shape = 0
+    for cls in (5, 4, 6, 1, 4, 6):
+        shape = (shape << 3) | cls
+    assert _history_after(b"Word, word.").s[hm.SHAPE] == shape
+    assert _history_after(b"Hi, everybody.").s[hm.SHAPE] == shape
+    # cls12 reads each byte's class (so word lengths), shape only the runs
+    a, b = _history_after(b"Word, word"), _history_after(b"Hi, everybody")
+    cls12, shape_ctx = CONTEXT_IDS["cls12"], CONTEXT_IDS["shape"]
+    assert context_hash(a, shape_ctx, 0) == context_hash(b, shape_ctx, 0)
+    assert context_hash(a, cls12, 0) != context_hash(b, cls12, 0)
+    assert context_hash(a, cls12, 0) == context_hash(_history_after(b"Abcd, efgh"), cls12, 0)
+
+
+def test_match_contexts_name_the_expected_byte_or_fall_back_to_the_last_bytes():
+    mexp, mexpc1 = CONTEXT_IDS["mexp"], CONTEXT_IDS["mexpc1"]
+    a, b = _history_after(b"xyab"), _history_after(b"zzcb")
+    e, f = 256 + ord("q") + (1 << 9), 256 + ord("r") + (1 << 9)
+    assert context_hash(a, mexp, e) == context_hash(b, mexp, e) != context_hash(a, mexp, f)
+    assert context_hash(a, mexp, e) != context_hash(a, mexp, e + (1 << 9))   # length class
+    assert context_hash(a, mexpc1, e) == context_hash(b, mexpc1, e)          # both end in b
+    assert context_hash(a, mexpc1, e) != context_hash(_history_after(b"xyaa"), mexpc1, e)
+    # without a match: orders 1 and 2
+    assert context_hash(a, mexp, 0) == context_hash(b, mexp, 0)
+    assert context_hash(a, mexpc1, 0) != context_hash(b, mexpc1, 0)
+    assert context_hash(a, mexpc1, 0) == context_hash(_history_after(b"zzab"), mexpc1, 0)
 
 
 def _phased(n, seed):
@@ -132,18 +163,18 @@ def test_indirect_contexts_name_the_follower_to_come():
     keys = {b"X"[0]: set(), b"Y"[0]: set()}
     for i, byte in enumerate(data):
         if i > 100 and data[i - 1] == ord("a"):
-            keys[byte].add(context_hash(h, CONTEXT_IDS["ind1"]))
+            keys[byte].add(context_hash(h, CONTEXT_IDS["ind1"], 0))
         hm.push(h, byte, False, True)
     assert len(keys[ord("X")]) == 1 and len(keys[ord("Y")]) == 1
     assert keys[ord("X")] != keys[ord("Y")]
     # the same followers after other bytes give the same key; another last byte another one
     ind1 = CONTEXT_IDS["ind1"]
-    assert context_hash(_history_after(b"aXaY.a"), ind1) == context_hash(_history_after(b"aXzzaYa"), ind1)
-    assert context_hash(_history_after(b"aXaY.a"), ind1) != context_hash(_history_after(b"aYaX.a"), ind1)
-    assert context_hash(_history_after(b"bXbY.a"), ind1) != context_hash(_history_after(b"aXaY.a"), ind1)
+    assert context_hash(_history_after(b"aXaY.a"), ind1, 0) == context_hash(_history_after(b"aXzzaYa"), ind1, 0)
+    assert context_hash(_history_after(b"aXaY.a"), ind1, 0) != context_hash(_history_after(b"aYaX.a"), ind1, 0)
+    assert context_hash(_history_after(b"bXbY.a"), ind1, 0) != context_hash(_history_after(b"aXaY.a"), ind1, 0)
     ind2 = CONTEXT_IDS["ind2"]
-    assert context_hash(_history_after(b"zaX..za"), ind2) == context_hash(_history_after(b"qzaXza"), ind2)
-    assert context_hash(_history_after(b"zaX..za"), ind2) != context_hash(_history_after(b"zaY..za"), ind2)
+    assert context_hash(_history_after(b"zaX..za"), ind2, 0) == context_hash(_history_after(b"qzaXza"), ind2, 0)
+    assert context_hash(_history_after(b"zaX..za"), ind2, 0) != context_hash(_history_after(b"zaY..za"), ind2, 0)
 
 
 def _paired(n, seed):

@@ -3,15 +3,16 @@
 Each context is a summary of what came before the next byte: the last n bytes (orders), the
 current and previous words, the column in a line of text and the byte above it, byte patterns
 with gaps (sparse), the position in a 32-bit word (binaries), the bytes above in fixed-length
-records (tables, images).  Once per byte, each context of the level is hashed to 32 bits with its
+records (tables, images), the classes of the last bytes (the form of a text), the byte the
+match model expects.  Once per byte, each context of the level is hashed to 32 bits with its
 own salt; the predictor looks the hash up in the bucket table at the two nibble boundaries of the
 byte.
 """
 import numpy as np
 
 from ..jit import inline
-from .history import (C4, C8, POS, RECORD, WORD, WORD1, WORD2, byte_back, column_above,
-                      is_letter, word_start)
+from .history import (C4, C8, POS, RECORD, SHAPE, WORD, WORD1, WORD2, byte_back, char_class,
+                      column_above, is_letter, word_start)
 
 M32 = 0xFFFFFFFF
 
@@ -48,6 +49,17 @@ CONTEXT_IDS = {
     "above": 29,      # the byte above and the last byte
     "wc1": 30,        # the previous word and the last two bytes
     "colc1": 31,      # the column and the last byte
+    # the byte the match model expects (paq8px's match model): what follows where it predicts X
+    # is learnt in a context of its own (contexts of a byte that is not coded yet would be
+    # useless; its prediction is not)
+    "mexp": 32,       # the expected byte and the match length's class; without a match, o1
+    "mexpc1": 33,     # ... and the last byte; without a match, o2
+    # character classes (history.char_class; paq8px's char-group model): the form of the text
+    # around the next byte whatever its letters, digits and words are
+    "cls12": 34,      # the classes of the last 12 bytes
+    "clsc1": 35,      # the classes of the last 4 bytes, and the last byte
+    "shape": 36,      # the last 10 runs of one class (the shape: history.SHAPE)
+    "shapec1": 37,    # the last 4 runs, and the last byte
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
 USES_FOLLOWERS = {"ind1", "ind2"}
@@ -74,8 +86,20 @@ def _above(h, rows):
 
 
 @inline
-def context_hash(h, cid):
-    """The 32-bit hash of context `cid` for the next byte."""
+def _classes(c4, c8, n):
+    """The classes of the last n <= 8 bytes (c4 and c8: History's), 3 bits each, the last byte's
+    highest."""
+    g = 0
+    for k in range(n):
+        byte = (c4 >> (8 * k)) & 255 if k < 4 else (c8 >> (8 * (k - 4))) & 255
+        g = (g << 3) | char_class(byte)
+    return g
+
+
+@inline
+def context_hash(h, cid, expected):
+    """The 32-bit hash of context `cid` for the next byte.  expected: 0 without a match, else
+    the byte the match model expects + 256, with its length class (1-3) from bit 9 up."""
     s = h.s
     c4, c8, pos = s[C4], s[C8], s[POS]
     lo, hi = 0, 0
@@ -145,4 +169,21 @@ def context_hash(h, cid):
     elif cid == 31:
         column, above = column_above(h)
         lo = column | ((c4 & 0xFF) << 8)
+    elif cid == 32:
+        lo = expected if expected != 0 else c4 & 0xFF
+    elif cid == 33:
+        lo = expected
+        hi = c4 & (0xFF if expected != 0 else 0xFFFF)
+    elif cid == 34:
+        lo = _classes(c4, c8, 8)
+        for k in range(9, 13):
+            hi = (hi << 3) | char_class(byte_back(h, k))
+    elif cid == 35:
+        lo = _classes(c4, c8, 4)
+        hi = c4 & 0xFF
+    elif cid == 36:
+        lo = s[SHAPE]
+    elif cid == 37:
+        lo = s[SHAPE] & 0xFFF
+        hi = c4 & 0xFF
     return hash32(lo & M32, hi & M32, cid)

@@ -1,6 +1,7 @@
 """What the models know of the bytes coded so far: a ring buffer of the stream and running
 summaries of the last bytes (the last 8 bytes, the current word and the two before it, where
-the current and the previous line began, the length of fixed-size records, if any).
+the current and the previous line began, the classes of the last runs of bytes (letters,
+digits, spaces, ...), the length of fixed-size records, if any).
 
 Positions are stream positions (bytes coded since the stream began); the buffer keeps the last
 2**buf_bits of them, and the models carry over from one block to the next.
@@ -26,7 +27,9 @@ CANDIDATE1, COUNT1, CANDIDATE2, COUNT2 = 6, 7, 8, 9     # two record lengths see
 WORD2 = 10      # hash of the word before the previous one
 LINE = 11       # position of the current line's first byte (after the last newline)
 LINE1 = 12      # position of the previous line's first byte
-N_SUMMARIES = 13
+SHAPE = 13      # the classes (char_class) of the last runs of bytes of one class, 3 bits each,
+                # the latest lowest: "Word, word." -> upper lower punct space lower punct
+N_SUMMARIES = 14
 RECORD_EVIDENCE = 16    # sightings of a candidate that make it the record length
 
 
@@ -50,6 +53,27 @@ def new_history(buf_bits):
 def is_letter(c):
     c |= 32
     return 97 <= c <= 122
+
+
+@inline
+def char_class(c):
+    """A byte's class, 0-7: control or non-ASCII, space or tab, newline, digit, lower-case letter,
+    upper-case letter, punctuation that ends a phrase (. , ; : ! ?), any other symbol."""
+    if c >= 128 or (c < 32 and c != 9 and c != 10 and c != 13):
+        return 0
+    if c == 32 or c == 9:
+        return 1
+    if c == 10 or c == 13:
+        return 2
+    if 48 <= c <= 57:
+        return 3
+    if 97 <= c <= 122:
+        return 4
+    if 65 <= c <= 90:
+        return 5
+    if c == 46 or c == 44 or c == 59 or c == 58 or c == 33 or c == 63:
+        return 6
+    return 7
 
 
 @inline
@@ -98,6 +122,9 @@ def push(h, byte, detect_records, track_followers):
         s[WORD2] = s[WORD1]
         s[WORD1] = s[WORD]
         s[WORD] = 0
+    cls = char_class(byte)
+    if cls != (s[SHAPE] & 7):
+        s[SHAPE] = ((s[SHAPE] << 3) | cls) & 0x3FFFFFFF       # the last 10 runs
     if byte == 10:
         s[LINE1] = s[LINE]
         s[LINE] = pos + 1
