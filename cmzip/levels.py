@@ -79,6 +79,19 @@ _INDIRECT = ["ind1", "ind2"]
 #     stride4 1.6691 / 0.9715 / 1.1412; mexpc1 beside the twelve 10% slower), then the shape
 #     mixer in place of c2bits 1.6668 / 0.9722 / 1.1388, no slower (README, Results).
 _MATCH_CLASSES = ["mexp", "mexpc1", "cls12", "clsc1", "shape", "shapec1"]
+# Level 9 takes four more (from 1.6112 / 0.9396 / 1.0394, level 9 without its GRU): clsc2 alone
+# 1.6081 / 0.9375 / 1.0374, shapew 1.6099 / 0.9391 / 1.0387, shapec2 1.6098 / 0.9389 / 1.0381
+# (the last 10 runs and the last byte 1.6105 / 0.9395 / 1.0385, not kept); clsc2 and clsc3
+# 1.6072 / 0.9369 / 1.0361; the four 1.6057 / 0.9364 / 1.0349 (about 7% slower without the GRU).
+# Then the brackets open (paq8px's nest model): with the shape ("nests") 1.6040 / 0.9359 /
+# 1.0335, with the word ("nestw") 1.6040 / 0.9359 / 1.0340, both 1.6024 / 0.9354 / 1.0327 (with
+# the last byte too 1.6021 / 0.9355 / 1.0322, not kept).
+# Then the word that followed the previous word last time, with the current word ("wnext",
+# an indirect context of words): 1.6009 / 0.9347 / 1.0296 (with the last byte instead of the
+# current word, beside it: 1.6000 / 0.9345 / 1.0290, not kept); a weight set by the brackets
+# open (1.6032 / 0.9359 / 1.0326) and by the last run's class and the last byte's top 5 bits
+# (1.6020 / 0.9356 / 1.0318) did not pay.
+_CLASSES9 = ["shapew", "clsc2", "shapec2", "clsc3", "nests", "nestw", "wnext"]
 _DEFAULT4 = _MIDDLE + ["cls12"] + _INDIRECT
 _MIXERS4 = ["c0c1hi", "order_match", "c2bits", "c2"]
 _MIXERS_DEFAULT4 = ["c0c1hi", "order_match", "shape", "c2"]
@@ -264,7 +277,7 @@ LEVELS = {
     8: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL9 + _MATCH_CLASSES,
+    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9,
             mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }

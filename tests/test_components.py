@@ -118,6 +118,28 @@ def test_character_classes_and_the_shape_of_the_text():
     assert context_hash(a, cls12, 0) == context_hash(_history_after(b"Abcd, efgh"), cls12, 0)
 
 
+def test_the_brackets_open_are_kept_innermost_lowest():
+    assert _history_after(b"f(a[i], {").s[hm.NEST] == (1 << 2) | 3      # [ closed: ( then {
+    assert _history_after(b"f(a[i], {x})").s[hm.NEST] == 0
+    assert _history_after(b"x) ] }").s[hm.NEST] == 0                  # nothing open: stays 0
+    nests = CONTEXT_IDS["nests"]
+    a = context_hash(_history_after(b"f(ab"), nests, 0)
+    assert a == context_hash(_history_after(b"g(cd"), nests, 0)
+    assert a != context_hash(_history_after(b"f[ab"), nests, 0)
+
+
+def test_the_word_that_followed_a_word_last_names_the_word_to_come():
+    h = _history_after(b"in the house, the cat; in the ")
+    word = {w: _history_after(w + b" ").s[hm.WORD1] for w in (b"in", b"the", b"cat")}
+    assert h.next_word[word[b"the"] & 0xFFFF] == word[b"cat"]
+    assert h.next_word[word[b"in"] & 0xFFFF] == word[b"the"]
+    # "wnext" after "the": the same where "the" was last followed by the same word
+    wnext = CONTEXT_IDS["wnext"]
+    a, b = _history_after(b"the cat. the ca"), _history_after(b"a the cat, and the ca")
+    assert context_hash(a, wnext, 0) == context_hash(b, wnext, 0)
+    assert context_hash(a, wnext, 0) != context_hash(_history_after(b"the dog. the ca"), wnext, 0)
+
+
 def test_match_contexts_name_the_expected_byte_or_fall_back_to_the_last_bytes():
     mexp, mexpc1 = CONTEXT_IDS["mexp"], CONTEXT_IDS["mexpc1"]
     a, b = _history_after(b"xyab"), _history_after(b"zzcb")

@@ -11,8 +11,8 @@ byte.
 import numpy as np
 
 from ..jit import inline
-from .history import (C4, C8, POS, RECORD, SHAPE, WORD, WORD1, WORD2, byte_back, char_class,
-                      column_above, is_letter, word_start)
+from .history import (C4, C8, NEST, POS, RECORD, SHAPE, WORD, WORD1, WORD2, byte_back,
+                      char_class, column_above, is_letter, word_start)
 
 M32 = 0xFFFFFFFF
 
@@ -60,6 +60,16 @@ CONTEXT_IDS = {
     "clsc1": 35,      # the classes of the last 4 bytes, and the last byte
     "shape": 36,      # the last 10 runs of one class (the shape: history.SHAPE)
     "shapec1": 37,    # the last 4 runs, and the last byte
+    "shapew": 38,     # the last 3 runs, and the current word
+    "clsc2": 39,      # the classes of bytes 3-8 back, and the last two bytes
+    "shapec2": 40,    # the last 6 runs, and the last two bytes
+    "clsc3": 41,      # the classes of bytes 4-11 back, and the last three bytes
+    # the brackets open (history.NEST; paq8px's nest model): program text, markup, formulas
+    "nests": 42,      # the innermost 6 open brackets, and the last 3 runs' classes
+    "nestw": 43,      # the innermost 3, and the current word
+    # indirect, of words: the word that followed the previous word when it occurred last, and
+    # the current word so far (history.next_word)
+    "wnext": 44,
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
 USES_FOLLOWERS = {"ind1", "ind2"}
@@ -186,4 +196,27 @@ def context_hash(h, cid, expected):
     elif cid == 37:
         lo = s[SHAPE] & 0xFFF
         hi = c4 & 0xFF
+    elif cid == 38:
+        lo = s[SHAPE] & 0x1FF
+        hi = s[WORD]
+    elif cid == 39:
+        lo = _classes(c4, c8, 8) & 0x3FFFF
+        hi = c4 & 0xFFFF
+    elif cid == 40:
+        lo = s[SHAPE] & 0x3FFFF
+        hi = c4 & 0xFFFF
+    elif cid == 41:
+        lo = _classes(c4, c8, 8) & 0x7FFF
+        for k in range(9, 12):
+            lo = (lo << 3) | char_class(byte_back(h, k))
+        hi = c4 & 0xFFFFFF
+    elif cid == 42:
+        lo = s[NEST] & 0xFFF
+        hi = s[SHAPE] & 0x1FF
+    elif cid == 43:
+        lo = s[NEST] & 0x3F
+        hi = s[WORD]
+    elif cid == 44:
+        lo = np.int64(h.next_word[s[WORD1] & 0xFFFF])
+        hi = s[WORD]
     return hash32(lo & M32, hi & M32, cid)

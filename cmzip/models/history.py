@@ -1,7 +1,7 @@
 """What the models know of the bytes coded so far: a ring buffer of the stream and running
 summaries of the last bytes (the last 8 bytes, the current word and the two before it, where
 the current and the previous line began, the classes of the last runs of bytes (letters,
-digits, spaces, ...), the length of fixed-size records, if any).
+digits, spaces, ...), the brackets open, the length of fixed-size records, if any).
 
 Positions are stream positions (bytes coded since the stream began); the buffer keeps the last
 2**buf_bits of them, and the models carry over from one block to the next.
@@ -29,7 +29,8 @@ LINE = 11       # position of the current line's first byte (after the last newl
 LINE1 = 12      # position of the previous line's first byte
 SHAPE = 13      # the classes (char_class) of the last runs of bytes of one class, 3 bits each,
                 # the latest lowest: "Word, word." -> upper lower punct space lower punct
-N_SUMMARIES = 14
+NEST = 14       # the open brackets, 2 bits each ( [ { as 1 2 3), the innermost lowest
+N_SUMMARIES = 15
 RECORD_EVIDENCE = 16    # sightings of a candidate that make it the record length
 
 
@@ -41,12 +42,14 @@ class History(NamedTuple):
     # recent lowest (a shift register of followers per context)
     ind1: np.ndarray         # uint16 (256,): the last 2 followers of each byte
     ind2: np.ndarray         # uint16 (65536,): the last 2 followers of each two bytes
+    # the same for words: the word that followed each word last (by its hash's low 16 bits)
+    next_word: np.ndarray    # uint32 (65536,)
 
 
 def new_history(buf_bits):
     return History(big_zeros(1 << buf_bits, np.uint8), np.zeros(N_SUMMARIES, dtype=np.int64),
                    np.zeros((256, 4), dtype=np.int64), np.zeros(256, dtype=np.uint16),
-                   np.zeros(1 << 16, dtype=np.uint16))
+                   np.zeros(1 << 16, dtype=np.uint16), np.zeros(1 << 16, dtype=np.uint32))
 
 
 @inline
@@ -119,12 +122,18 @@ def push(h, byte, detect_records, track_followers):
     if is_letter(byte):
         s[WORD] = ((s[WORD] + (byte | 32)) * 0x2F0F3A1B) & M32
     elif s[WORD] != 0:
+        h.next_word[s[WORD1] & 0xFFFF] = s[WORD]
         s[WORD2] = s[WORD1]
         s[WORD1] = s[WORD]
         s[WORD] = 0
     cls = char_class(byte)
     if cls != (s[SHAPE] & 7):
         s[SHAPE] = ((s[SHAPE] << 3) | cls) & 0x3FFFFFFF       # the last 10 runs
+    bracket = 1 if byte == 40 else (2 if byte == 91 else (3 if byte == 123 else 0))
+    if bracket != 0:
+        s[NEST] = ((s[NEST] << 2) | bracket) & 0x3FFFFFFF     # the innermost 15 kept
+    elif byte == 41 or byte == 93 or byte == 125:
+        s[NEST] >>= 2
     if byte == 10:
         s[LINE1] = s[LINE]
         s[LINE] = pos + 1
