@@ -72,17 +72,19 @@ _INDIRECT = ["ind1", "ind2"]
 #     and the previous word (-0.0009 on Calgary), an APM by the shape (-0.0004), delta mode
 #     (paq8px: after the match failed in this byte, a StateMap by the byte it expected; 0).
 #   level 5 (1.6483 / 0.9522 / 1.0783, book1 372 KB/s): all six contexts 1.6295 / 0.9468 /
-#     1.0557 (about 5% slower), and the shape mixer 1.6237 / 0.9447 / 1.0525 (book1 2.0316 bpb at
-#     327 KB/s: 12% slower than before in all, measured in separate runs).
+#     1.0557 (about 5% slower), and the shape mixer 1.6237 / 0.9447 / 1.0525 (book1 2.0316 bpb;
+#     20% slower than version 11 in all: `cmzip bench calgary/book1 --repeat 5`, 283 against
+#     355 KB/s, in separate runs).
 #   level 4 (1.6786 / 0.9753 / 1.1397): cls12 in place of stride4 1.6681 / 0.9724 / 1.1390 (in
 #     place of o6 1.6691 / 0.9813 / 1.1335, of o3 1.6729 / 0.9755 / 1.1346; shape in place of
 #     stride4 1.6691 / 0.9715 / 1.1412; mexpc1 beside the twelve 10% slower), then the shape
 #     mixer in place of c2bits 1.6668 / 0.9722 / 1.1388, no slower (README, Results).
 _MATCH_CLASSES = ["mexp", "mexpc1", "cls12", "clsc1", "shape", "shapec1"]
-# Level 9 takes four more (from 1.6112 / 0.9396 / 1.0394, level 9 without its GRU): clsc2 alone
-# 1.6081 / 0.9375 / 1.0374, shapew 1.6099 / 0.9391 / 1.0387, shapec2 1.6098 / 0.9389 / 1.0381
-# (the last 10 runs and the last byte 1.6105 / 0.9395 / 1.0385, not kept); clsc2 and clsc3
-# 1.6072 / 0.9369 / 1.0361; the four 1.6057 / 0.9364 / 1.0349 (about 7% slower without the GRU).
+# Level 9 takes seven more (from 1.6112 / 0.9396 / 1.0394, level 9 without its GRU).  Classes
+# with more bytes or the word: clsc2 alone 1.6081 / 0.9375 / 1.0374, shapew 1.6099 / 0.9391 /
+# 1.0387, shapec2 1.6098 / 0.9389 / 1.0381 (the last 10 runs and the last byte 1.6105 / 0.9395 /
+# 1.0385, not kept); clsc2 and clsc3 1.6072 / 0.9369 / 1.0361; the four 1.6057 / 0.9364 / 1.0349
+# (about 7% slower without the GRU).
 # Then the brackets open (paq8px's nest model): with the shape ("nests") 1.6040 / 0.9359 /
 # 1.0335, with the word ("nestw") 1.6040 / 0.9359 / 1.0340, both 1.6024 / 0.9354 / 1.0327 (with
 # the last byte too 1.6021 / 0.9355 / 1.0322, not kept).
@@ -277,7 +279,8 @@ LEVELS = {
     8: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9,
+    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH,
+            contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9,
             mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape"],
             apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
 }
