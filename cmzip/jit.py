@@ -49,19 +49,22 @@ from pathlib import Path
 # numba's import creates some 100,000 objects and no garbage: with the cyclic collector paused
 # meanwhile, its passes over them stop costing 0.04 s of each process's start-up (measured:
 # `import cmzip.codec` 0.33 -> 0.29 s).  scipy is hidden meanwhile (above): an import of it fails
-# at once, and numba, finding none, checks no version.
+# at once, and numba, finding none, checks no version.  So is yaml, which numba imports only to
+# read a .numba_config.yaml in the working directory (0.015 s): where there is such a file, yaml
+# is left alone and numba reads it as usual.
 _collecting = gc.isenabled()
-_hide_scipy = "scipy" not in sys.modules
+_hidden = [name for name in ("scipy", "yaml") if name not in sys.modules
+           and not (name == "yaml" and Path(".numba_config.yaml").is_file())]
 gc.disable()
-if _hide_scipy:
-    sys.modules["scipy"] = None
+for _name in _hidden:
+    sys.modules[_name] = None
 try:
     import numba
     from numba.core import caching
     from numba.extending import overload
 finally:
-    if _hide_scipy:
-        del sys.modules["scipy"]
+    for _name in _hidden:
+        del sys.modules[_name]
     if _collecting:
         gc.enable()
 

@@ -107,6 +107,15 @@ def _classes(c4, c8, n):
 
 
 @inline
+def _classes_back(h, first, last, g):
+    """g followed by the classes of the bytes first..last back (beyond c4 and c8), 3 bits each,
+    the furthest lowest."""
+    for k in range(first, last + 1):
+        g = (g << 3) | char_class(byte_back(h, k))
+    return g
+
+
+@inline
 def context_hash(h, cid, expected):
     """The 32-bit hash of context `cid` for the next byte.  expected: 0 without a match, else
     the byte the match model expects + 256, with its length class (1-3) from bit 9 up."""
@@ -186,8 +195,7 @@ def context_hash(h, cid, expected):
         hi = c4 & (0xFF if expected != 0 else 0xFFFF)
     elif cid == 34:
         lo = _classes(c4, c8, 8)
-        for k in range(9, 13):
-            hi = (hi << 3) | char_class(byte_back(h, k))
+        hi = _classes_back(h, 9, 12, 0)
     elif cid == 35:
         lo = _classes(c4, c8, 4)
         hi = c4 & 0xFF
@@ -206,9 +214,7 @@ def context_hash(h, cid, expected):
         lo = s[SHAPE] & 0x3FFFF
         hi = c4 & 0xFFFF
     elif cid == 41:
-        lo = _classes(c4, c8, 8) & 0x7FFF
-        for k in range(9, 12):
-            lo = (lo << 3) | char_class(byte_back(h, k))
+        lo = _classes_back(h, 9, 11, _classes(c4, c8, 8) & 0x7FFF)
         hi = c4 & 0xFFFFFF
     elif cid == 42:
         lo = s[NEST] & 0xFFF
