@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 12
+MODEL_VERSION = 13
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -37,7 +37,8 @@ _MIDDLE = _TEXT + ["sparse1", "rec1", "word2"]
 #   order_match, the high nibbles of the last two bytes ("c2bits") and the byte before the last
 #   ("c2"): 1.7138 / 1.0014 / 1.1924 (a fifth by the previous byte gave 1.7119 / 1.0001 / 1.1901
 #   for 8% more time; c0c1hi beside c0 is worth 0.002 on Calgary alone);
-#   mixer rate 16, 5x higher at the start and decaying (rate_boost, rate_half): 1.7107 / 0.9991
+#   mixer rate 16, 5x higher at the start and decaying with the stream's position (until version
+#   13, below): 1.7107 / 0.9991
 #   (rate 24, no boost: 1.7138; boost 2 from 16384 bytes: 1.7111; boost 8: 1.7145);
 #   order 0 and the sparse context of bytes 1 and 3: 1.7039 / 0.9967 / 1.1793, then the final
 #   mixer's rate 8: 1.7032 / 0.9967 / 1.1766 and the 32-bit stride context: 1.6981 / 0.9946 /
@@ -184,7 +185,7 @@ _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
 # the GRU, codec only; Calgary / Canterbury / the C headers and libpython: level 8's contexts and
 # mixers 1.6871 / 0.9817 / 1.1068, these 1.6827 / 0.9795 / 1.0969, 10% slower)
 _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contexts)
-_STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=2)
+_STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4)
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
@@ -249,8 +250,28 @@ _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 # has been seen in it (measured, codec only, Calgary / Canterbury totals: level 1 1.9142 / 1.1983
 # -> 1.9059 / 1.1905, level 3 1.7688 / 1.0339 -> 1.7640 / 1.0280, level 5 1.7155 / 0.9988 ->
 # 1.7110 / 0.9943; 4 MiB of C headers and 4 MiB of libpython, level 1: 1.4699 -> 1.4551).
+# Model version 13: a first-layer weight set's rate starts (1 + rate_boost) times mixer_lr and
+# decays with how often that set has been trained (rate_half: predictor._set_rates), where it
+# decayed before with the stream's position (5x at first, the extra part halved after 16384
+# bytes; levels 6-9 3x).  Sets chosen rarely (by the last byte, the shape, the partial byte) keep
+# learning fast for longer.  Measured codec only, Calgary / Canterbury / the C headers and
+# libpython, version 12 -> 13 (boost, half 256 unless named; "taken" marks the level's setting):
+#   level 1 1.8692 / 1.1681 / 1.4392 -> 1.8649 / 1.1644 / 1.4345 (4), 1.8647 / 1.1635 / 1.4328
+#     (6, taken);
+#   level 2 1.8171 / 1.1149 / 1.3883 -> 1.8128 / 1.1101 / 1.3875 (4), 1.8136 / 1.1096 / 1.3868
+#     (6, taken);
+#   level 3 1.7264 / 1.0089 / 1.2230 -> 1.7242 / 1.0076 / 1.2211 (4), 1.7238 / 1.0075 / 1.2202
+#     (6, taken);
+#   level 4 1.6668 / 0.9722 / 1.1388 -> 1.6634 / 0.9703 / 1.1360 (4), 1.6626 / 0.9703 / 1.1349
+#     (6, taken), 1.6627 / 0.9709 / 1.1343 (8), 1.6631 / 0.9709 / 1.1336 (6, half 512), 1.6641 /
+#     0.9705 / 1.1369 (4, half 128), 1.6645 / 0.9708 / 1.1366 (3);
+#   level 5 1.6237 / 0.9447 / 1.0525 -> 1.6190 / 0.9421 / 1.0505 (4, taken), 1.6212 / 0.9442 /
+#     1.0502 (6);
+#   level 9 without its GRU 1.6009 / 0.9347 / 1.0296 -> 1.5989 / 0.9344 / 1.0280 (4, taken; on
+#     Calgary / the real files: half 64 1.5989 / 1.0290, boost 2 1.5991 / 1.0286, boost 12 and
+#     half 64 1.6010 / 1.0288, both schedules at once 1.6010 / 1.0281).
 _BASE = dict(slot_bits=22, history_bits=24, match=True, match_bits=22, match_min=6,
-             mixer_lr=16, rate_boost=4, rate_half=16384, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True)
+             mixer_lr=16, rate_boost=6, rate_half=256, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True)
 
 # Model version 11: a second match model for long repeats at levels 5-9 (models/match.py: it
 # follows only matches of long_match_min bytes or more, found by a hash of all of them; its table
@@ -268,7 +289,8 @@ LEVELS = {
             deterministic_inputs=False),
     4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS_DEFAULT4, apms=["c1"], final_lr=8),
     5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5 + _MATCH_CLASSES,
-            mixers=_MIXERS4 + ["insn", "shape"], apms=["c0", "c1"], init_weight=0.04),
+            mixers=_MIXERS4 + ["insn", "shape"], apms=["c0", "c1"], init_weight=0.04,
+            rate_boost=4),
     6: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "column", "image", "shape"],
             apms=["c0", "c1", "c2"],

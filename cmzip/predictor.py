@@ -44,6 +44,11 @@ BIAS = 256                      # a constant input lets every mixer learn an off
 # 668 KB/s, book1 619 -> 620 KB/s with 1024, 632 with 2048).
 TRAIN_MIN_ERROR = 1024
 SM_LIMIT = 1023                 # StateMap counts stop here: entries keep adapting
+# A first-layer weight set learns faster while it is new: its rate is mixer_rate * (1 + rate_boost
+# * rate_half / (n + rate_half)) after n steps of training, n counted in steps of RATE_STEP up to
+# RATE_STEP * RATE_STEPS - 1 (so that the rate is a table look-up, not a division per bit).
+RATE_STEP = 16
+RATE_STEPS = 1024
 
 # first-layer weight-set selectors: name -> (id, number of sets)
 SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 16 * 8),
@@ -55,7 +60,7 @@ APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
 
 # Model.b: per-byte and per-bit scalars
 (B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW, B_TOUCHED,
- B_RATE, B_COLUMN, B_STARTED) = range(11)
+ B_COLUMN, B_STARTED) = range(10)
 
 
 class Config(NamedTuple):
@@ -87,9 +92,6 @@ class Config(NamedTuple):
     image_at: int               # where the bit-image model's inputs start in x
     ext_at: int                 # where the byte learners' inputs start in x
     n_ext: int                  # inputs from byte learners
-    mixer_rate: int
-    rate_boost: int             # the mixers' rate starts (1 + rate_boost) times mixer_rate and
-    rate_half: int              # decays to it: the extra part halves once rate_half bytes are coded
     final_rate: int
     apm_rate: int
 
@@ -115,6 +117,9 @@ class Model(NamedTuple):
     ext: np.ndarray             # int64 (n_ext, 256): byte learners' stretched P(1) by c0
     x: np.ndarray               # int32 (n_inputs padded,): first-layer inputs, bias, zeros
     w: np.ndarray               # int32 (sets, n_inputs): first-layer weights (mixer.py)
+    trained: np.ndarray         # int64 (sets,): how often each weight set has been trained
+                                # (up to RATE_STEP * RATE_STEPS - 1)
+    set_rate: np.ndarray        # int64 (RATE_STEPS,): a weight set's rate by trained // RATE_STEP
     rows: np.ndarray            # int64 (K,): the weight set each first-layer mixer uses
     p1: np.ndarray              # int64 (K,): their p16
     x2: np.ndarray              # int32 (K + 1 padded,): their stretched outputs, bias, zeros
@@ -143,6 +148,16 @@ def _count(n, unrolled):
 def _bits_for(count, low, high):
     """log2 of a power-of-two table size: at least `count` entries, within [low, high]."""
     return int(min(high, max(low, (max(count, 1) - 1).bit_length())))
+
+
+def _set_rates(config):
+    """A first-layer weight set's rate by how often it has been trained (in steps of RATE_STEP):
+    it starts (1 + rate_boost) times mixer_rate, and the extra part halves once the set has been
+    trained rate_half times (weights start far from where they settle; a set chosen rarely keeps
+    learning fast for longer)."""
+    rate, boost, half = config["mixer_lr"], config["rate_boost"], config["rate_half"]
+    n = np.arange(RATE_STEPS, dtype=np.int64) * RATE_STEP
+    return rate + (rate * boost * half) // (n + half)
 
 
 def new_model(config, first_block_len, n_ext=0, unrolled=True):
@@ -178,9 +193,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
                  track_followers=_switch(any(c in USES_FOLLOWERS for c in config["contexts"]),
                                          unrolled),
                  match_at=match_at, image_at=image_at, ext_at=ext_at,
-                 n_ext=n_ext, mixer_rate=config["mixer_lr"],
-                 rate_boost=config.get("rate_boost", 0), rate_half=config.get("rate_half", 1),
-                 final_rate=config["final_lr"],
+                 n_ext=n_ext, final_rate=config["final_lr"],
                  apm_rate=config["apm_rate"])
     # each byte touches two slots per context: a table of about that many slots, up to the
     # level's limit
@@ -210,10 +223,12 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         sm=sm, sm_at=np.zeros(n_ctx + 2, dtype=np.int64), step=STEP.copy(),
         ext=np.zeros((max(n_ext, 1), 256), dtype=np.int64),
         x=x, w=new_weights(sum(s[1] for s in selectors), x.shape[0], config["init_weight"]),
+        trained=np.zeros(sum(s[1] for s in selectors), dtype=np.int64),
+        set_rate=_set_rates(config),
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
         w2=new_weights(256, x2.shape[0], 1.0 / k),
         apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
-        b=np.zeros(11, dtype=np.int64), stretch=STRETCH.astype(np.int16),
+        b=np.zeros(10, dtype=np.int64), stretch=STRETCH.astype(np.int16),
         squash=SQUASH.astype(np.int32))
 
 
@@ -381,7 +396,11 @@ def update_bit(m, bit):
     for i in range(k):
         err = (bit << 16) - m.p1[i]
         if err > TRAIN_MIN_ERROR or err < -TRAIN_MIN_ERROR:
-            train(m.w, m.rows[i], m.x, n_inputs, err, m.b[B_RATE])
+            row = m.rows[i]
+            n = m.trained[row]
+            if n < RATE_STEP * RATE_STEPS - 1:
+                m.trained[row] = n + 1
+            train(m.w, row, m.x, n_inputs, err, m.set_rate[n // RATE_STEP])
     if k > 1:
         train(m.w2, m.b[B_FINAL_ROW], m.x2, m.x2.shape[0], (bit << 16) - m.b[B_P_FINAL],
               cfg.final_rate)
@@ -434,6 +453,3 @@ def start_byte(m):
     m.b[B_C2BITS] = ((c4 >> 12) & 15) * 16 + ((c4 >> 4) & 15)
     m.b[B_INSN] = (m.hist.s[POS] & 3) * 64 + (word_start(m.hist, 1) >> 2)
     m.b[B_COLUMN] = min(m.hist.s[POS] - m.hist.s[LINE], 63)     # (the "column" selector's)
-    # early on the mixers learn faster (weights start far from where they settle)
-    m.b[B_RATE] = cfg.mixer_rate + (cfg.mixer_rate * cfg.rate_boost * cfg.rate_half) // (
-        m.hist.s[POS] + cfg.rate_half)

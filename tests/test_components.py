@@ -289,6 +289,31 @@ def test_mixer_learns_to_trust_the_input_that_is_right():
     assert SQUASH[dot(w, 0, x, n) + SMAX] > 60000
 
 
+def test_a_weight_set_learns_fast_while_new_and_slows_to_the_mixer_rate():
+    from cmzip.predictor import RATE_STEP, RATE_STEPS, _set_rates
+    rates = _set_rates(dict(mixer_lr=16, rate_boost=4, rate_half=256))
+    assert rates.shape == (RATE_STEPS,)
+    assert rates[0] == 16 * 5                               # (1 + rate_boost) x the rate at first
+    assert rates[256 // RATE_STEP] == 16 + 16 * 4 // 2      # the extra part halved: rate_half steps
+    assert (np.diff(rates) <= 0).all()
+    assert rates[-1] == 16 + 16 * 4 * 256 // (RATE_STEP * (RATE_STEPS - 1) + 256)
+
+
+def test_each_weight_set_counts_its_own_training():
+    """Only the weight sets that were chosen count steps; the count of each is at most the bits
+    coded, and a set chosen often has learnt more steps than one chosen rarely."""
+    from cmzip.codec import Codec
+    data = b"abababababab" * 200 + b"1x"
+    codec = Codec(1)            # one mixer, weight sets by the partial byte and the last byte
+    codec.encode_block(data)
+    trained = codec.model.trained
+    assert trained.sum() > 0
+    assert trained.max() <= 8 * len(data)
+    c0c1hi = lambda c0, c1: c0 | ((c1 >> 5) << 8)          # the selector (predictor._selector)
+    assert trained[c0c1hi(1, ord("b"))] > trained[c0c1hi(1, ord("1"))]
+    assert trained[c0c1hi(1, 0xE0)] == 0                    # no byte after 0xE0-0xFF was coded
+
+
 def test_apm_starts_as_the_identity_and_learns_its_context():
     t = new_apm(2)
     for p in (1000, 32768, 60000):
