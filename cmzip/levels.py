@@ -264,7 +264,9 @@ _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 #     (6, taken);
 #   level 4 1.6668 / 0.9722 / 1.1388 -> 1.6634 / 0.9703 / 1.1360 (4), 1.6626 / 0.9703 / 1.1349
 #     (6, taken), 1.6627 / 0.9709 / 1.1343 (8), 1.6631 / 0.9709 / 1.1336 (6, half 512), 1.6641 /
-#     0.9705 / 1.1369 (4, half 128), 1.6645 / 0.9708 / 1.1366 (3);
+#     0.9705 / 1.1369 (4, half 128), 1.6645 / 0.9708 / 1.1366 (3); then first weights 0.08
+#     instead of 0.15: 1.6610 / 0.9691 / 1.1345 (0.06 the same, 0.1 1.6612 / 0.9693 / 1.1346,
+#     0.22 1.6666 / 0.9727 / 1.1356; at levels 1 and 3, 0.1 measured worse than 0.15);
 #   level 5 1.6237 / 0.9447 / 1.0525 -> 1.6190 / 0.9421 / 1.0505 (4, taken), 1.6212 / 0.9442 /
 #     1.0502 (6);
 #   level 9 without its GRU 1.6009 / 0.9347 / 1.0296 -> 1.5989 / 0.9344 / 1.0280 (4, taken; on
@@ -287,7 +289,8 @@ LEVELS = {
     2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
     3: dict(_BASE, contexts=_MIDDLE, mixers=["c0c1hi", "order_match"], apms=["c0", "c1"],
             deterministic_inputs=False),
-    4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS_DEFAULT4, apms=["c1"], final_lr=8),
+    4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS_DEFAULT4, apms=["c1"], final_lr=8,
+            init_weight=0.08),
     5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "shape"], apms=["c0", "c1"], init_weight=0.04,
             rate_boost=4),
