@@ -290,13 +290,13 @@ def test_mixer_learns_to_trust_the_input_that_is_right():
 
 
 def test_a_weight_set_learns_fast_while_new_and_slows_to_the_mixer_rate():
-    from cmzip.predictor import RATE_STEP, RATE_STEPS, _set_rates
+    from cmzip.predictor import RATE_SHIFT, RATE_STEPS, _set_rates
     rates = _set_rates(dict(mixer_lr=16, rate_boost=4, rate_half=256))
     assert rates.shape == (RATE_STEPS,)
     assert rates[0] == 16 * 5                               # (1 + rate_boost) x the rate at first
-    assert rates[256 // RATE_STEP] == 16 + 16 * 4 // 2      # the extra part halved: rate_half steps
+    assert rates[256 >> RATE_SHIFT] == 16 + 16 * 4 // 2     # the extra part halved: rate_half steps
     assert (np.diff(rates) <= 0).all()
-    assert rates[-1] == 16 + 16 * 4 * 256 // (RATE_STEP * (RATE_STEPS - 1) + 256)
+    assert rates[-1] == 16 + 16 * 4 * 256 // (((RATE_STEPS - 1) << RATE_SHIFT) + 256)
 
 
 def test_each_weight_set_counts_its_own_training():
