@@ -117,8 +117,8 @@ class Model(NamedTuple):
     ext: np.ndarray             # int64 (n_ext, 256): byte learners' stretched P(1) by c0
     x: np.ndarray               # int32 (n_inputs padded,): first-layer inputs, bias, zeros
     w: np.ndarray               # int32 (sets, n_inputs): first-layer weights (mixer.py)
-    trained: np.ndarray         # int64 (sets,): how often each weight set has been trained
-                                # (up to 2^RATE_SHIFT * RATE_STEPS - 1)
+    trained: np.ndarray         # uint16 (sets,): how often each weight set has been trained
+                                # (up to 2^RATE_SHIFT * RATE_STEPS - 1 < 2^16)
     set_rate: np.ndarray        # int64 (RATE_STEPS,): a weight set's rate by trained >> RATE_SHIFT
     rows: np.ndarray            # int64 (K,): the weight set each first-layer mixer uses
     p1: np.ndarray              # int64 (K,): their p16
@@ -223,7 +223,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         sm=sm, sm_at=np.zeros(n_ctx + 2, dtype=np.int64), step=STEP.copy(),
         ext=np.zeros((max(n_ext, 1), 256), dtype=np.int64),
         x=x, w=new_weights(sum(s[1] for s in selectors), x.shape[0], config["init_weight"]),
-        trained=np.zeros(sum(s[1] for s in selectors), dtype=np.int64),
+        trained=np.zeros(sum(s[1] for s in selectors), dtype=np.uint16),
         set_rate=_set_rates(config),
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
         w2=new_weights(256, x2.shape[0], 1.0 / k),
@@ -399,7 +399,7 @@ def update_bit(m, bit):
             # (without a branch, and a shift for the division: measured 4% of level 4's time on
             # book1 with them)
             row = m.rows[i]
-            n = m.trained[row]
+            n = np.int64(m.trained[row])
             m.trained[row] = n + (n < (RATE_STEPS << RATE_SHIFT) - 1)
             train(m.w, row, m.x, n_inputs, err, m.set_rate[n >> RATE_SHIFT])
     if k > 1:
