@@ -140,7 +140,8 @@ _BALANCED = _DEFAULT + ["rec2", "rec3", "stride4", "insn_ops"]
 # With so many inputs the mixers' initial weights were too large: 0.15 each (the sum of 60-odd
 # inputs' weights starts near 10) -> 0.1 1.6471 / 0.9603, 0.04 1.6451 / 0.9587, 0.03 and a
 # smaller early rate boost (2) 1.6448 / 0.9580 (level 9's; level 4's twelve contexts gain
-# 0.0015 on Calgary at 0.04 and keep 0.15 with their measured results).
+# 0.0015 on Calgary at 0.04 and kept 0.15 with their measured results; version 13's rates by
+# weight set changed both: below).
 # Level 5 takes the two column contexts alone (1.6778 / 0.9790 / 1.0922 -> 1.6640 / 0.9659 /
 # 1.0879, about 3% slower; all six: 1.6593 / 0.9641 / 1.0819, 12% slower), and initial weights
 # 0.04 (1.6594 / 0.9625 / 1.0867).  Level 4 takes none:

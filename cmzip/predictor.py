@@ -152,7 +152,7 @@ def _bits_for(count, low, high):
 
 def _set_rates(config):
     """A first-layer weight set's rate by how often it has been trained (in steps of 2^RATE_SHIFT):
-    it starts (1 + rate_boost) times mixer_rate, and the extra part halves once the set has been
+    it starts (1 + rate_boost) times mixer_lr, and the extra part halves once the set has been
     trained rate_half times (weights start far from where they settle; a set chosen rarely keeps
     learning fast for longer)."""
     rate, boost, half = config["mixer_lr"], config["rate_boost"], config["rate_half"]

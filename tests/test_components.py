@@ -304,14 +304,17 @@ def test_each_weight_set_counts_its_own_training():
     coded, and a set chosen often has learnt more steps than one chosen rarely."""
     from cmzip.codec import Codec
     data = b"abababababab" * 200 + b"1x"
-    codec = Codec(1)            # one mixer, weight sets by the partial byte and the last byte
+    codec = Codec(1)    # one mixer, weight sets by the partial byte and the last byte's top bits
     codec.encode_block(data)
     trained = codec.model.trained
     assert trained.sum() > 0
     assert trained.max() <= 8 * len(data)
-    c0c1hi = lambda c0, c1: c0 | ((c1 >> 5) << 8)          # the selector (predictor._selector)
+
+    def c0c1hi(c0, c1):                     # that mixer's weight set (predictor._selector)
+        return c0 | ((c1 >> 5) << 8)
+
     assert trained[c0c1hi(1, ord("b"))] > trained[c0c1hi(1, ord("1"))]
-    assert trained[c0c1hi(1, 0xE0)] == 0                    # no byte after 0xE0-0xFF was coded
+    assert trained[c0c1hi(1, 0xE0)] == 0    # no byte after one of 0xE0-0xFF was coded
 
 
 def test_apm_starts_as_the_identity_and_learns_its_context():
