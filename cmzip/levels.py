@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 13
+MODEL_VERSION = 14
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -179,7 +179,14 @@ _TEXT9 = _LINES + _WORDS_BACK
 #   the record detector finds rows of 53 bytes in book1's second half).  So the model is off on
 #   text (models/image.py): level 4 1.6797 / 0.9758 / 1.1402, book1's bits unchanged, at 701
 #   against 696 KB/s (alternating 4 rounds).  Level 4 takes those 5.
-_IMAGE = dict(image=8)
+# Model version 14: two wide image contexts (models/image.py: 12 or 16 pixels left and 17 in
+# each of the two or three rows above, hashed).  Measured codec only: level 9 without its GRU,
+# pic 0.3881 -> 0.3824, geo 3.4105 -> 3.4041 (in place of two of the eight, 0.3842); with 8 rows
+# of 13 pixels instead of the first, 0.3836 (not kept); weight sets by 8 or 10 nearest pixels
+# instead of 5, and StateMap limits of 255 or 4000 instead of 1023: within 0.0006 on pic.
+# Level 5: Calgary / Canterbury / the C headers and libpython 1.6190 / 0.9422 / 1.0505 -> 1.6178
+# / 0.9404 / 1.0502 (costing nothing where no rows are found: text).
+_IMAGE = dict(image=10)
 _FULL6 = _FULL + ["rec3", "stride4", "insn_ops"] + _INDIRECT + _TEXT9
 _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
 # Level 9: every context of levels 6 and 7, and the insn mixer beside level 8's (measured without
@@ -187,6 +194,16 @@ _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
 # mixers 1.6871 / 0.9817 / 1.1068, these 1.6827 / 0.9795 / 1.0969, 10% slower)
 _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contexts)
 _STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4)
+# Model version 14 at levels 6-9: a third input per context, its probability - 1/2 on a linear
+# scale (paq8's ContextMap gives both; predictor.LINEAR_SHIFT), and an APM by the last three
+# bytes (hashed to 16 bits) beside those by the last one and two.  Measured codec only, level 9
+# without its GRU, Calgary / the C headers and libpython, from 1.5957 / 1.0234: linear inputs
+# 1.5947 / 1.0194, the APM 1.5947 / 1.0233; with the wide image contexts (above), all three
+# 1.5925 / 1.0190, Canterbury 0.9296 -> 0.9276; 20% slower without the GRU (110 -> 88 KB/s), a
+# few per cent with it.  At level 5 the linear inputs measured 1.6186 / 0.9428 / 1.0462 against
+# 1.6190 / 0.9422 / 1.0505 (Canterbury worse, 10% slower): not taken there.
+_STRONG14 = dict(linear_inputs=True)
+_APMS9 = ["c0", "c1", "c2", "c3"]
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
@@ -284,6 +301,11 @@ _BASE = dict(slot_bits=22, history_bits=24, match=True, match_bits=22, match_min
 # 1.0616); level 5 1.6503 / 0.9530 / 1.0832 -> 1.6485 / 0.9526 / 1.0784, book1 421 -> 401 KB/s
 # in one run each (the machine's noise is about as large).  Level 4 keeps its speed instead.
 _LONG_MATCH = dict(long_match_min=16, long_match_bits=20)
+# Model version 14: level 5 takes an APM by the last two bytes (hashed) beside its two; measured
+# codec only, Calgary / Canterbury / the C headers and libpython, with the wide image contexts:
+# 1.6178 / 0.9404 / 1.0502 -> 1.6160 / 0.9392 / 1.0495 (the last three bytes instead: 1.6163 /
+# 0.9395 / 1.0500; both: 1.6156 / 0.9390 / 1.0497, a fourth APM's time for 0.0004).
+_APMS5 = ["c0", "c1", "c2"]
 
 LEVELS = {
     1: dict(_BASE, contexts=_FAST, mixers=["c0c1hi"], apms=[], slot_bits=20),
@@ -293,22 +315,21 @@ LEVELS = {
     4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS_DEFAULT4, apms=["c1"], final_lr=8,
             init_weight=0.08),
     5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5 + _MATCH_CLASSES,
-            mixers=_MIXERS4 + ["insn", "shape"], apms=["c0", "c1"], init_weight=0.04,
+            mixers=_MIXERS4 + ["insn", "shape"], apms=_APMS5, init_weight=0.04,
             rate_boost=4),
-    6: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
+    6: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "column", "image", "shape"],
-            apms=["c0", "c1", "c2"],
-            slot_bits=23, byte_models=[_GRU]),
-    7: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
+            apms=_APMS9, slot_bits=23, byte_models=[_GRU]),
+    7: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["c1", "column", "image", "shape"],
-            apms=["c0", "c1", "c2"], slot_bits=23, byte_models=[_GRU]),
-    8: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
+            apms=_APMS9, slot_bits=23, byte_models=[_GRU]),
+    8: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
-            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH,
+            apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
+    9: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH,
             contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9,
             mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape"],
-            apms=["c0", "c1", "c2"], slot_bits=24, byte_models=[_GRU_STRONG]),
+            apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 
 
@@ -427,10 +448,12 @@ def level_memory(level):
     """About how many bytes a stream's models take at a level, at most (the tables; small
     inputs get smaller ones): what -T 0 budgets per thread."""
     cfg = LEVELS[check_level(level)]
-    apm_rows = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16}
+    apm_rows = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16, "c3": 1 << 16}
     learners = 64 << 20 if cfg.get("byte_models") else 0
     return ((16 << cfg["slot_bits"]) + (8 << cfg["match_bits"]) + (1 << cfg["history_bits"])
             + sum(apm_rows[a] for a in cfg["apms"]) * 25 * 4
-            + (cfg.get("image", 0) << 18)      # a StateMap of 2^16 uint32 per image template
+            # the bit-image model's uint32 StateMaps: 2^16 entries for each of the first eight
+            # contexts, 2^22 for each wide one (models/image.py)
+            + (min(cfg.get("image", 0), 8) << 18) + (max(cfg.get("image", 0) - 8, 0) << 24)
             + ((8 << cfg["long_match_bits"]) if cfg.get("long_match_min") else 0)
             + learners)

@@ -43,6 +43,11 @@ BIAS = 256                      # a constant input lets every mixer learn an off
 # Canterbury 1.7039 / 0.9967 -> 1.7036 / 0.9967 (1024) or 1.7038 / 0.9977 (2048); Calgary 649 ->
 # 668 KB/s, book1 619 -> 620 KB/s with 1024, 632 with 2048).
 TRAIN_MIN_ERROR = 1024
+# The linear inputs' scale: (p16 - 1/2) >> 6 lies within +-512, below the stretches' reach
+# (+-3071) for the probabilities that matter; >> 4 made them dominate the mixers' steps (level 9
+# without its GRU, Calgary 1.5957 -> 1.6382), >> 6 / 7 / 8 1.5947 / 1.5945 / 1.5951 and the real
+# files 1.0234 -> 1.0194 / 1.0212 / 1.0224.
+LINEAR_SHIFT = 6
 SM_LIMIT = 1023                 # StateMap counts stop here: entries keep adapting
 # A first-layer weight set learns faster while it is new: its rate is mixer_lr * (1 + rate_boost
 # * rate_half / (n + rate_half)) after n steps of training, n counted in steps of 2^RATE_SHIFT up
@@ -56,7 +61,7 @@ SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 
              "order_match": (7, 16 * 3 * 8), "c2": (8, 256), "c0c1hi": (9, 256 * 8),
              "column": (10, 64 * 8), "image": (11, 33 * 8), "shape": (12, 512 * 8)}
 # APM contexts: name -> (id, number of rows)
-APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16)}
+APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16), "c3": (3, 1 << 16)}
 
 # Model.b: per-byte and per-bit scalars
 (B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW, B_TOUCHED,
@@ -80,6 +85,9 @@ class Config(NamedTuple):
     image_count: tuple          # the bit-image model's contexts, one input each (models/image.py)
     deterministic_inputs: tuple  # a second input per context: its stretch where only one bit
                                  # value has been seen in it, else 0
+    linear_inputs: tuple        # a third input per context: its probability - 1/2, linear
+                                # (LINEAR_SHIFT), 0 in a new context
+    linear_at: int              # where those start in x
     contexts: np.ndarray        # int64 context ids (models/contexts.py)
     selectors: np.ndarray       # int64 selector ids of the first-layer mixers
     set_offset: np.ndarray      # int64: where each first-layer mixer's weight sets start
@@ -172,7 +180,9 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     k = len(selectors)
     use_match = bool(config["match"])
     deterministic = bool(config.get("deterministic_inputs", False))
-    match_at = n_ctx * (2 if deterministic else 1)
+    linear = bool(config.get("linear_inputs", False))
+    linear_at = n_ctx * (2 if deterministic else 1)
+    match_at = linear_at + (n_ctx if linear else 0)
     n_image = config.get("image", 0)
     use_long = use_match and bool(config.get("long_match_min", 0))
     image_at = match_at + (2 if use_match else 0) + (2 if use_long else 0)
@@ -183,6 +193,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
                  use_long_match=_switch(use_long, unrolled),
                  image_count=_count(n_image, unrolled),
                  deterministic_inputs=_switch(deterministic, unrolled),
+                 linear_inputs=_switch(linear, unrolled), linear_at=linear_at,
                  contexts=contexts,
                  selectors=np.array([s[0] for s in selectors], dtype=np.int64),
                  set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
@@ -261,9 +272,12 @@ def predict_bit(m, c0, bitpos):
         if state != 0:
             known += 1
         m.sm_at[i] = i * 256 + state
-        m.x[i] = m.stretch[sm_p16(m.sm, i * 256 + state)]
+        p = sm_p16(m.sm, i * 256 + state)
+        m.x[i] = m.stretch[p]
         if cfg.deterministic_inputs:
             m.x[n_ctx + i] = m.x[i] if m.one_sided[state] else 0
+        if cfg.linear_inputs:
+            m.x[cfg.linear_at + i] = (p - 32768) >> LINEAR_SHIFT if state != 0 else 0
     m.b[B_KNOWN] = known
     j = cfg.match_at
     # 2. match models
@@ -278,7 +292,7 @@ def predict_bit(m, c0, bitpos):
     # 3. bit-image model
     n_image = count(cfg.image_count)
     if n_image > 0 and image_mod.active(m.image):     # (else its inputs are 0: start_byte)
-        image_mod.contexts(m.image, m.hist, c0, bitpos)
+        image_mod.contexts(m.image, m.hist, c0, bitpos, n_image)
         for i in range(n_image):
             m.x[j + i] = m.stretch[image_mod.p16(m.image, i)]
     j += n_image
@@ -372,8 +386,11 @@ def _apm_context(m, aid, c0):
         return c0
     if aid == 1:                # ... and the previous byte
         return c0 | (m.b[B_C1] << 8)
-    c2c1 = m.hist.s[C4] & 0xFFFF    # ... and the two previous bytes, hashed to 16 bits
-    return (((c2c1 << 8) | c0) * 0x9E3779B1 >> 20) & 0xFFFF
+    if aid == 2:
+        c2c1 = m.hist.s[C4] & 0xFFFF    # ... and the two previous bytes, hashed to 16 bits
+        return (((c2c1 << 8) | c0) * 0x9E3779B1 >> 20) & 0xFFFF
+    c3 = m.hist.s[C4] & 0xFFFFFF        # ... and the three previous bytes, hashed to 16 bits
+    return ((((((c3 * 0x2F0F1F3B) >> 16) & 0xFFFFF) << 8) | c0) * 0x9E3779B1 >> 20) & 0xFFFF
 
 
 @inline

@@ -2,6 +2,7 @@
 detection, the bucket table's claim and replacement, StateMap steps, mixer training and APMs,
 the bit-image model's templates.
 The compiled functions are called from Python here, one at a time."""
+import numba
 import numpy as np
 import pytest
 
@@ -10,6 +11,7 @@ from cmzip.hashtable import SLOT, find_slot, new_table
 from cmzip.mixer import apm_predict, apm_update, dot, new_apm, new_weights, padded, train
 from cmzip.models import history as hm
 from cmzip.models.contexts import CONTEXT_IDS, context_hash
+from cmzip.predictor import _apm_context, predict_bit, update_bit, update_byte
 from cmzip.statemap import (COUNT_BITS, NEXT_STATE, STATE_COUNTS, STEP, new_statemap,
                             sm_p16, sm_update, state_tables)
 
@@ -360,7 +362,7 @@ def test_image_contexts_read_the_pixels_above_and_left(bitpos):
     rows[2 * width + column] = 0x80 >> bitpos   # the pixel straight above this one
     im, h = _image_after(bytes(rows), width)
     assert im_mod.active(im)
-    im_mod.contexts(im, h, c0, bitpos)
+    im_mod.contexts(im, h, c0, bitpos, im_mod.MAX_CONTEXTS)
     # JBIG's template: four left, seven above (this one in bit 3), five two rows up
     assert im.at[0] == 8 << 5
     assert im.at[6] == (6 << im_mod.CONTEXT_BITS) | (8 << 7)
@@ -368,19 +370,45 @@ def test_image_contexts_read_the_pixels_above_and_left(bitpos):
     rows[2 * width + column] = 0
     rows[2 * width + column - (bitpos == 0)] = (0x80 >> bitpos) << 1 if bitpos else 1
     im, h = _image_after(bytes(rows), width)
-    im_mod.contexts(im, h, c0, bitpos)
+    im_mod.contexts(im, h, c0, bitpos, im_mod.MAX_CONTEXTS)
     assert im.at[0] == 16 << 5
     # the pixel left of this one: the last bit of the previous byte where bitpos is 0
     rows[2 * width + column - (bitpos == 0)] = 0
     im, h = _image_after(bytes(rows[:-1]) + (b"\x01" if bitpos == 0 else b"\x00"), width)
-    im_mod.contexts(im, h, c0 | (bitpos > 0), bitpos)
+    im_mod.contexts(im, h, c0 | (bitpos > 0), bitpos, im_mod.MAX_CONTEXTS)
     assert im.at[0] == 1 << 12
     # every entry stays within its context's map, whatever the pixels
     rng = np.random.default_rng(bitpos)
-    im, h = _image_after(rng.integers(0, 256, 4 * width).astype(np.uint8).tobytes(), width)
-    im_mod.contexts(im, h, c0 | int(rng.integers(0, c0)), bitpos)
-    assert all(i << im_mod.CONTEXT_BITS <= im.at[i] < (i + 1) << im_mod.CONTEXT_BITS
-               for i in range(im_mod.MAX_CONTEXTS))
+    for _ in range(20):
+        im, h = _image_after(rng.integers(0, 256, 4 * width).astype(np.uint8).tobytes(), width)
+        im_mod.contexts(im, h, c0 | int(rng.integers(0, c0)), bitpos, im_mod.MAX_CONTEXTS)
+        assert all(im_mod.map_start(i) <= im.at[i] < im_mod.map_start(i) + im_mod.map_size(i)
+                   for i in range(im_mod.MAX_CONTEXTS))
+    assert im_mod.new_image(im_mod.MAX_CONTEXTS).sm.shape[0] == im_mod.map_start(
+        im_mod.MAX_CONTEXTS - 1) + im_mod.map_size(im_mod.MAX_CONTEXTS - 1)
+
+
+@pytest.mark.parametrize("bitpos", [0, 3, 7])
+def test_wide_image_contexts_see_pixels_the_templates_do_not(bitpos):
+    """Two pages alike around this pixel but for one pixel six columns right of it in the row
+    above (a different glyph's stroke): every 16-pixel template reads the same context, the wide
+    ones (17 pixels of each row above) tell them apart; the same pixels give the same entry."""
+    from cmzip.models import image as im_mod
+    width, column = 20, 7
+    c0 = 1 << bitpos
+    rows = bytearray(3 * width + column)
+    rows[2 * width + column] = 0x80 >> bitpos           # the pixel straight above this one
+    pixel = 8 * column + bitpos + 6                     # six columns right, in the row above
+    other = bytearray(rows)
+    other[2 * width + pixel // 8] |= 0x80 >> (pixel % 8)
+    seen = []
+    for page in (rows, rows, other):
+        im, h = _image_after(bytes(page), width)
+        im_mod.contexts(im, h, c0, bitpos, im_mod.MAX_CONTEXTS)
+        seen.append(im.at.copy())
+    assert (seen[0] == seen[1]).all()
+    assert (seen[0][:im_mod.N_SMALL] == seen[2][:im_mod.N_SMALL]).all()
+    assert seen[0][8] != seen[2][8] and seen[0][9] != seen[2][9]
 
 
 def test_image_model_is_off_without_rows_and_on_text():
@@ -394,7 +422,7 @@ def test_image_model_is_off_without_rows_and_on_text():
     # a bitmap after text: on once the last few hundred bytes are mostly not text
     im, h = _image_after(sample("text", 3000) + sample("bitmap", 1000), 32)
     assert im_mod.active(im)
-    im_mod.contexts(im, h, 1, 0)
+    im_mod.contexts(im, h, 1, 0, im_mod.MAX_CONTEXTS)
     assert im.s[im_mod.NEIGHBOURS] > 0
 
 
@@ -420,7 +448,7 @@ def test_image_model_learns_rows_that_repeat_the_row_above():
         for bitpos in range(8):
             bit = (byte >> (7 - bitpos)) & 1
             if im_mod.active(im):
-                im_mod.contexts(im, h, c0, bitpos)
+                im_mod.contexts(im, h, c0, bitpos, 1)
                 p1 = max(1, min(65535, im_mod.p16(im, 0))) / 65536
                 cost[at // width] -= np.log2(p1 if bit else 1 - p1)
                 im_mod.update_bit(im, bit, 1, STEP)
@@ -473,3 +501,49 @@ def test_the_long_match_model_takes_only_long_repeats():
     data = noise(200) + long + b"A" + noise(200) + long
     length, predicted = _matches_after(data, 16)
     assert length >= 16 and predicted == ord("A")
+
+
+@numba.njit
+def _code_then_predict(m, data, apm_contexts):
+    """Codes data through the model (no coder), noting each byte's order-3 APM context for its
+    first bit, then predicts the first bit of the next byte."""
+    for i in range(data.shape[0]):
+        apm_contexts[i] = _apm_context(m, 3, 1)
+        c0 = 1
+        for bitpos in range(8):
+            predict_bit(m, c0, bitpos)
+            bit = (data[i] >> (7 - bitpos)) & 1
+            update_bit(m, bit)
+            c0 = (c0 << 1) | bit
+        update_byte(m, c0 - 256)
+    return predict_bit(m, 1, 0)
+
+
+def test_linear_inputs_and_the_order_3_apm():
+    """With linear inputs (levels 6-9) each context's third input is its probability less a half
+    on a linear scale, 0 where the context is new, after its stretch and its deterministic input;
+    the order-3 APM's rows stay within its table and follow the last three bytes."""
+    from cmzip import levels
+    from cmzip.predictor import APMS, LINEAR_SHIFT, new_model
+    from cmzip.samples import sample
+    config = dict(levels.LEVELS[1], linear_inputs=True, apms=["c3"])
+    m = new_model(config, 4000, unrolled=False)
+    n = m.cfg.ctx_count
+    assert (m.cfg.linear_at, m.cfg.match_at) == (2 * n, 3 * n)
+    data = np.frombuffer(sample("text", 3000) + bytes(range(256)) * 2, dtype=np.uint8)
+    rows = np.zeros(len(data), dtype=np.int64)
+    _code_then_predict(m, data, rows)
+    linear = m.x[m.cfg.linear_at:m.cfg.linear_at + n]
+    for i in range(n):
+        state = m.table[m.ctx_at[i]]
+        p = sm_p16(m.sm, m.sm_at[i])
+        assert m.x[i] == STRETCH[p]
+        assert linear[i] == ((p - 32768) >> LINEAR_SHIFT if state else 0)
+    assert (np.abs(linear) <= 32768 >> LINEAR_SHIFT).all() and linear.any()
+    assert rows.min() >= 0 and rows.max() < APMS["c3"][1]
+    # the same last three bytes, the same row; the byte three back alone changes it
+    last3 = [bytes(data[i - 3:i]) for i in range(3, len(data))]
+    same = {}
+    for context, row in zip(last3, rows[3:]):
+        assert same.setdefault(context, row) == row
+    assert len(set(same.values())) > 0.9 * len(same)

@@ -13,9 +13,14 @@ detected record length, or on text, the inputs are 0 and nothing learns.
 On bytes that are not pixels (tables, 8-bit images) the same contexts read "the same bit of
 the bytes above", which is weaker but not wrong: the mixer weighs them.
 
+Contexts 8 and 9 are wide: 12 or 16 pixels left and 17 above in each of the two or three rows
+above, hashed into a map of 2^22 entries each (collisions are rare enough to ignore).  A
+scanned page repeats its glyphs, and a wide context tells one glyph's stroke from another's
+where the 16-pixel templates cannot (model version 14; measured in levels.py).
+
 A level takes the first `image` contexts of the list in contexts().  The order is a judgement,
 not a measured ranking: the 16-pixel template first, then the ones reaching furthest up (level
-4's five were measured as a set, not one by one).
+4's five were measured as a set, not one by one), the wide ones last.
 """
 from typing import NamedTuple
 
@@ -25,8 +30,10 @@ from ..jit import inline
 from ..statemap import COUNT_BITS, P22, sm_p16, sm_update
 from .history import C4, RECORD, byte_back
 
-MAX_CONTEXTS = 8
-CONTEXT_BITS = 16           # each context's StateMap: 2^16 entries (256 KiB)
+MAX_CONTEXTS = 10
+N_SMALL = 8                 # contexts 0-7: templates of at most 16 pixels, indexed directly
+CONTEXT_BITS = 16           # each one's StateMap: 2^16 entries (256 KiB)
+WIDE_BITS = 22              # contexts 8-9: hashed, 2^22 entries each (16 MiB)
 LIMIT = 1023                # StateMap counts stop here (images are stationary: average long)
 
 # Image.s: scalars
@@ -44,8 +51,22 @@ N_SCALARS = 6
 TEXT_LIMIT = 3 << 14        # 3/4
 
 
+WIDE_START = N_SMALL << CONTEXT_BITS       # where the wide contexts' StateMaps start in sm
+
+
+def map_start(i):
+    """Where context i's StateMap starts in Image.sm."""
+    if i < N_SMALL:
+        return i << CONTEXT_BITS
+    return WIDE_START + ((i - N_SMALL) << WIDE_BITS)
+
+
+def map_size(i):
+    return 1 << (CONTEXT_BITS if i < N_SMALL else WIDE_BITS)
+
+
 class Image(NamedTuple):
-    sm: np.ndarray          # uint32 (n << CONTEXT_BITS,): a StateMap per context
+    sm: np.ndarray          # uint32: a StateMap per context (map_start, map_size)
     at: np.ndarray          # int64 (MAX_CONTEXTS,): the entries that predict this bit
     s: np.ndarray           # int64 scalars (WIDTH, ROW1, ...)
 
@@ -54,7 +75,7 @@ def new_image(n_contexts):
     """The model with its first n_contexts contexts (0: off, and its arrays stay unread)."""
     if not 0 <= n_contexts <= MAX_CONTEXTS:
         raise ValueError(f"the bit-image model has 0 to {MAX_CONTEXTS} contexts")
-    sm = np.full(n_contexts << CONTEXT_BITS, (P22 // 2) << COUNT_BITS, dtype=np.uint32)
+    sm = np.full(map_start(n_contexts), (P22 // 2) << COUNT_BITS, dtype=np.uint32)
     return Image(sm, np.zeros(MAX_CONTEXTS, dtype=np.int64), np.zeros(N_SCALARS, dtype=np.int64))
 
 
@@ -90,7 +111,14 @@ def active(im):
 
 
 @inline
-def contexts(im, h, c0, bitpos):
+def _mix(h, v):
+    """A 48-bit hash of h (below 2^48) and v (below 2^17): h * A + v tells the pairs apart, the
+    odd multiplier spreads them over the high bits (wrapping in 64 bits, masked to 48)."""
+    return ((h * 0x2F0F1F3B + v + 1) * 0x9E3779B1) & 0xFFFFFFFFFFFF
+
+
+@inline
+def contexts(im, h, c0, bitpos, n_contexts):
     """Set im.at to this bit's StateMap entries and NEIGHBOURS (only while active)."""
     # the pixels left of this one, the nearest lowest: this byte's bits so far after the last
     # two bytes' (16 + bitpos pixels)
@@ -104,7 +132,7 @@ def contexts(im, h, c0, bitpos):
     a11 = (im.s[ROW1] >> (shift - 2)) & 0x7FF
     c5 = (im.s[ROW3] >> (shift + 1)) & 0x1F
     im.s[NEIGHBOURS] = 1 + (((left & 3) << 3) | ((a7 >> 2) & 7))
-    n = CONTEXT_BITS            # every context below fits in n bits: no index leaves its map
+    n = CONTEXT_BITS            # every small context fits in n bits: no index leaves its map
     # four left, seven above, five two rows up (JBIG2's 16-pixel template)
     im.at[0] = (0 << n) | ((left & 0xF) << 12) | (a7 << 5) | ((b7 >> 1) & 0x1F)
     # four rows: three left, five above, three and five further up
@@ -122,6 +150,17 @@ def contexts(im, h, c0, bitpos):
     im.at[6] = (6 << n) | (a7 << 7) | b7
     # twelve left, one above (runs along the row)
     im.at[7] = (7 << n) | ((left & 0xFFF) << 1) | ((a7 >> 3) & 1)
+    if n_contexts > N_SMALL:
+        # wide: 17 pixels of each row above (eight either side), 12 or 16 left
+        r1 = (im.s[ROW1] >> (7 - bitpos)) & 0x1FFFF
+        r2 = (im.s[ROW2] >> (7 - bitpos)) & 0x1FFFF
+        r3 = (im.s[ROW3] >> (7 - bitpos)) & 0x1FFFF
+        wide = (1 << WIDE_BITS) - 1
+        h = _mix(_mix(left & 0xFFF, r1), r2)
+        im.at[8] = WIDE_START + ((h >> 16) & wide)
+        if n_contexts > N_SMALL + 1:
+            h = _mix(_mix(_mix(left & 0xFFFF, r1), r2), r3)
+            im.at[9] = WIDE_START + (1 << WIDE_BITS) + ((h >> 16) & wide)
 
 
 @inline
