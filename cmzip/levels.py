@@ -193,8 +193,7 @@ _MAX = _FULL + ["rec3", "aligned2"] + _INDIRECT + _TEXT9
 # the GRU, codec only; Calgary / Canterbury / the C headers and libpython: level 8's contexts and
 # mixers 1.6871 / 0.9817 / 1.1068, these 1.6827 / 0.9795 / 1.0969, 10% slower)
 _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contexts)
-_STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4)
-# Model version 14 at levels 6-9: a third input per context, its probability - 1/2 on a linear
+# Model version 14 at levels 6-9 (linear_inputs): a third input per context, its probability - 1/2 on a linear
 # scale (paq8's ContextMap gives both; predictor.LINEAR_SHIFT), and an APM by the last three
 # bytes (hashed to 16 bits) beside those by the last one and two.  Measured codec only, level 9
 # without its GRU, Calgary / the C headers and libpython, from 1.5957 / 1.0234: linear inputs
@@ -202,7 +201,7 @@ _STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4)
 # 1.5925 / 1.0190, Canterbury 0.9296 -> 0.9276; 20% slower without the GRU (110 -> 88 KB/s), a
 # few per cent with it.  At level 5 the linear inputs measured 1.6186 / 0.9428 / 1.0462 against
 # 1.6190 / 0.9422 / 1.0505 (Canterbury worse, 10% slower): not taken there.
-_STRONG14 = dict(linear_inputs=True)
+_STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4, linear_inputs=True)
 _APMS9 = ["c0", "c1", "c2", "c3"]
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
@@ -317,16 +316,16 @@ LEVELS = {
     5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "shape"], apms=_APMS5, init_weight=0.04,
             rate_boost=4),
-    6: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
+    6: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "column", "image", "shape"],
             apms=_APMS9, slot_bits=23, byte_models=[_GRU]),
-    7: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
+    7: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["c1", "column", "image", "shape"],
             apms=_APMS9, slot_bits=23, byte_models=[_GRU]),
-    8: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
+    8: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, **_STRONG, **_STRONG14, **_IMAGE, **_LONG_MATCH,
+    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH,
             contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9,
             mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape"],
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
@@ -453,7 +452,7 @@ def level_memory(level):
     return ((16 << cfg["slot_bits"]) + (8 << cfg["match_bits"]) + (1 << cfg["history_bits"])
             + sum(apm_rows[a] for a in cfg["apms"]) * 25 * 4
             # the bit-image model's uint32 StateMaps: 2^16 entries for each of the first eight
-            # contexts, 2^22 for each wide one (models/image.py)
+            # contexts, up to 2^22 for each wide one (models/image.py)
             + (min(cfg.get("image", 0), 8) << 18) + (max(cfg.get("image", 0) - 8, 0) << 24)
             + ((8 << cfg["long_match_bits"]) if cfg.get("long_match_min") else 0)
             + learners)

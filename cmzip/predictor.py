@@ -226,7 +226,9 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         long_match=match_mod.new_match(
             _bits_for(n // 4, 12, config["long_match_bits"]) if use_long else 4,
             config.get("long_match_min", 16)),
-        image=image_mod.new_image(n_image),
+        # the wide image contexts: an entry for every bit of the first block, up to the limit
+        image=image_mod.new_image(n_image, _bits_for(8 * n, image_mod.CONTEXT_BITS,
+                                                     image_mod.WIDE_BITS)),
         table=new_table(slot_bits), slot_mask=(1 << slot_bits) - 1,
         next_state=nxt, priority=total, one_sided=one_sided,
         ctx_hash=np.zeros(n_ctx, dtype=np.int64), ctx_slot=np.zeros(n_ctx, dtype=np.int64),

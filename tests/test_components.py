@@ -339,11 +339,11 @@ def test_statemap_probability_never_goes_below_zero():
             assert sm[0] >= 0 and sm_p16(sm, 0) == 0
 
 
-def _image_after(data, width):
+def _image_after(data, width, wide_bits=None):
     """The bit-image model after the History took data, with rows of `width` bytes."""
     from cmzip.models import image as im_mod
     h = hm.new_history(16)
-    im = im_mod.new_image(im_mod.MAX_CONTEXTS)
+    im = im_mod.new_image(im_mod.MAX_CONTEXTS, wide_bits or im_mod.WIDE_BITS)
     h.s[hm.RECORD] = width
     im_mod.start_byte(im, h)
     for byte in data:
@@ -378,14 +378,19 @@ def test_image_contexts_read_the_pixels_above_and_left(bitpos):
     im_mod.contexts(im, h, c0 | (bitpos > 0), bitpos, im_mod.MAX_CONTEXTS)
     assert im.at[0] == 1 << 12
     # every entry stays within its context's map, whatever the pixels
+    # (the wide contexts' maps at their largest and smallest)
     rng = np.random.default_rng(bitpos)
-    for _ in range(20):
-        im, h = _image_after(rng.integers(0, 256, 4 * width).astype(np.uint8).tobytes(), width)
-        im_mod.contexts(im, h, c0 | int(rng.integers(0, c0)), bitpos, im_mod.MAX_CONTEXTS)
-        assert all(im_mod.map_start(i) <= im.at[i] < im_mod.map_start(i) + im_mod.map_size(i)
-                   for i in range(im_mod.MAX_CONTEXTS))
-    assert im_mod.new_image(im_mod.MAX_CONTEXTS).sm.shape[0] == im_mod.map_start(
-        im_mod.MAX_CONTEXTS - 1) + im_mod.map_size(im_mod.MAX_CONTEXTS - 1)
+    for wide in (im_mod.WIDE_BITS, im_mod.CONTEXT_BITS):
+        last = im_mod.MAX_CONTEXTS - 1
+        assert im_mod.new_image(last + 1, wide).sm.shape[0] == (
+            im_mod.map_start(last, wide) + im_mod.map_size(last, wide))
+        for _ in range(20):
+            page = rng.integers(0, 256, 4 * width).astype(np.uint8).tobytes()
+            im, h = _image_after(page, width, wide)
+            im_mod.contexts(im, h, c0 | int(rng.integers(0, c0)), bitpos, im_mod.MAX_CONTEXTS)
+            assert all(im_mod.map_start(i, wide) <= im.at[i]
+                       < im_mod.map_start(i, wide) + im_mod.map_size(i, wide)
+                       for i in range(im_mod.MAX_CONTEXTS))
 
 
 @pytest.mark.parametrize("bitpos", [0, 3, 7])
@@ -409,6 +414,16 @@ def test_wide_image_contexts_see_pixels_the_templates_do_not(bitpos):
     assert (seen[0] == seen[1]).all()
     assert (seen[0][:im_mod.N_SMALL] == seen[2][:im_mod.N_SMALL]).all()
     assert seen[0][8] != seen[2][8] and seen[0][9] != seen[2][9]
+
+
+def test_wide_image_maps_are_no_bigger_than_the_input_can_fill():
+    from cmzip.levels import LEVELS
+    from cmzip.models import image as im_mod
+    from cmzip.predictor import new_model
+    for n, bits in ((1000, im_mod.CONTEXT_BITS), (100_000, 20), (513_216, 22), (4 << 20, 22)):
+        image = new_model(LEVELS[5], n).image
+        assert image.s[im_mod.WIDE] == bits       # 2^bits >= 8 n, within the limits
+        assert image.sm.shape[0] == im_mod.map_start(im_mod.MAX_CONTEXTS, bits)
 
 
 def test_image_model_is_off_without_rows_and_on_text():

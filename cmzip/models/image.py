@@ -33,7 +33,8 @@ from .history import C4, RECORD, byte_back
 MAX_CONTEXTS = 10
 N_SMALL = 8                 # contexts 0-7: templates of at most 16 pixels, indexed directly
 CONTEXT_BITS = 16           # each one's StateMap: 2^16 entries (256 KiB)
-WIDE_BITS = 22              # contexts 8-9: hashed, 2^22 entries each (16 MiB)
+WIDE_BITS = 22              # contexts 8-9: hashed, up to 2^22 entries each (16 MiB); fewer
+                            # where the input is small (new_image)
 LIMIT = 1023                # StateMap counts stop here (images are stationary: average long)
 
 # Image.s: scalars
@@ -44,7 +45,8 @@ ROW3 = 3                    # ROW2 and ROW3 the same of the two rows above that
 NEIGHBOURS = 4              # 1 + the nearest five pixels (two left, three above), 0: no rows
 TEXT = 5                    # the share of text bytes among the last few hundred (16-bit fixed
                             # point)
-N_SCALARS = 6
+WIDE = 6                    # log2 of each wide context's entries
+N_SCALARS = 7
 # Text is not pixels: where more than this share of the recent bytes are printable characters
 # or line ends, the model is off even with a record length (text lines can make one), and costs
 # nothing (pic and bitmaps are mostly runs of 0x00 and 0xFF)
@@ -54,15 +56,15 @@ TEXT_LIMIT = 3 << 14        # 3/4
 WIDE_START = N_SMALL << CONTEXT_BITS       # where the wide contexts' StateMaps start in sm
 
 
-def map_start(i):
+def map_start(i, wide_bits=WIDE_BITS):
     """Where context i's StateMap starts in Image.sm."""
     if i < N_SMALL:
         return i << CONTEXT_BITS
-    return WIDE_START + ((i - N_SMALL) << WIDE_BITS)
+    return WIDE_START + ((i - N_SMALL) << wide_bits)
 
 
-def map_size(i):
-    return 1 << (CONTEXT_BITS if i < N_SMALL else WIDE_BITS)
+def map_size(i, wide_bits=WIDE_BITS):
+    return 1 << (CONTEXT_BITS if i < N_SMALL else wide_bits)
 
 
 class Image(NamedTuple):
@@ -71,12 +73,17 @@ class Image(NamedTuple):
     s: np.ndarray           # int64 scalars (WIDTH, ROW1, ...)
 
 
-def new_image(n_contexts):
-    """The model with its first n_contexts contexts (0: off, and its arrays stay unread)."""
+def new_image(n_contexts, wide_bits=WIDE_BITS):
+    """The model with its first n_contexts contexts (0: off, and its arrays stay unread), the
+    wide ones with 2^wide_bits entries each (at most WIDE_BITS)."""
     if not 0 <= n_contexts <= MAX_CONTEXTS:
         raise ValueError(f"the bit-image model has 0 to {MAX_CONTEXTS} contexts")
-    sm = np.full(map_start(n_contexts), (P22 // 2) << COUNT_BITS, dtype=np.uint32)
-    return Image(sm, np.zeros(MAX_CONTEXTS, dtype=np.int64), np.zeros(N_SCALARS, dtype=np.int64))
+    if not CONTEXT_BITS <= wide_bits <= WIDE_BITS:
+        raise ValueError(f"wide contexts have 2^{CONTEXT_BITS} to 2^{WIDE_BITS} entries")
+    sm = np.full(map_start(n_contexts, wide_bits), (P22 // 2) << COUNT_BITS, dtype=np.uint32)
+    s = np.zeros(N_SCALARS, dtype=np.int64)
+    s[WIDE] = wide_bits
+    return Image(sm, np.zeros(MAX_CONTEXTS, dtype=np.int64), s)
 
 
 @inline
@@ -155,12 +162,12 @@ def contexts(im, h, c0, bitpos, n_contexts):
         r1 = (im.s[ROW1] >> (7 - bitpos)) & 0x1FFFF
         r2 = (im.s[ROW2] >> (7 - bitpos)) & 0x1FFFF
         r3 = (im.s[ROW3] >> (7 - bitpos)) & 0x1FFFF
-        wide = (1 << WIDE_BITS) - 1
+        size = np.int64(1) << im.s[WIDE]
         h = _mix(_mix(left & 0xFFF, r1), r2)
-        im.at[8] = WIDE_START + ((h >> 16) & wide)
+        im.at[8] = WIDE_START + ((h >> 16) & (size - 1))
         if n_contexts > N_SMALL + 1:
             h = _mix(_mix(_mix(left & 0xFFFF, r1), r2), r3)
-            im.at[9] = WIDE_START + (1 << WIDE_BITS) + ((h >> 16) & wide)
+            im.at[9] = WIDE_START + size + ((h >> 16) & (size - 1))
 
 
 @inline
