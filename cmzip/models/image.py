@@ -14,7 +14,8 @@ On bytes that are not pixels (tables, 8-bit images) the same contexts read "the 
 the bytes above", which is weaker but not wrong: the mixer weighs them.
 
 Contexts 8 and 9 are wide: 12 or 16 pixels left and 17 above in each of the two or three rows
-above, hashed into a map of 2^22 entries each (collisions are rare enough to ignore).  A
+above, hashed into a map of up to 2^22 entries each (an entry per bit of the first block, at
+least 2^16; collisions are rare enough to ignore).  A
 scanned page repeats its glyphs, and a wide context tells one glyph's stroke from another's
 where the 16-pixel templates cannot (model version 14; measured in levels.py).
 
