@@ -198,8 +198,9 @@ _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contex
 # bytes (hashed to 16 bits) beside those by the last one and two.  Measured codec only, level 9
 # without its GRU, Calgary / the C headers and libpython, from 1.5957 / 1.0234: linear inputs
 # 1.5947 / 1.0194, the APM 1.5947 / 1.0233; with the wide image contexts (above), all three
-# 1.5925 / 1.0190, Canterbury 0.9296 -> 0.9276; 20% slower without the GRU (110 -> 88 KB/s), a
-# few per cent with it.  At level 5 the linear inputs measured 1.6186 / 0.9428 / 1.0462 against
+# 1.5925 / 1.0190, Canterbury 0.9296 -> 0.9276; 20% slower without the GRU (110 -> 88 KB/s, two
+# files at once), no slower measured with it (paper2, version 13 / 14 alternating: 4.4 / 4.4 and
+# 4.7 / 4.8 KB/s); level 9 with its GRU, Calgary 1.5896 / 0.9262 -> 1.5869 / 0.9247.  At level 5 the linear inputs measured 1.6186 / 0.9428 / 1.0462 against
 # 1.6190 / 0.9422 / 1.0505 (Canterbury worse, 10% slower): not taken there.
 _STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4, linear_inputs=True)
 _APMS9 = ["c0", "c1", "c2", "c3"]
