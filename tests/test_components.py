@@ -556,7 +556,8 @@ def test_linear_inputs_and_the_order_3_apm():
         assert linear[i] == ((p - 32768) >> LINEAR_SHIFT if state else 0)
     assert (np.abs(linear) <= 32768 >> LINEAR_SHIFT).all() and linear.any()
     assert rows.min() >= 0 and rows.max() < APMS["c3"][1]
-    # the same last three bytes, the same row; the byte three back alone changes it
+    # the same last three bytes, the same row; different ones nearly always a different row
+    # (rows are a 16-bit hash of them)
     last3 = [bytes(data[i - 3:i]) for i in range(3, len(data))]
     same = {}
     for context, row in zip(last3, rows[3:]):
