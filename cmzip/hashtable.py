@@ -11,7 +11,7 @@ Hashes are 32-bit values held in int64: the low bits choose the cache line, the 
 """
 import numpy as np
 
-from .jit import inline
+from .jit import inline, prefetch
 from .memory import big_zeros
 
 SLOT = 16
@@ -20,6 +20,12 @@ SLOT = 16
 def new_table(slot_bits):
     """A table of 2**slot_bits slots (16 bytes each)."""
     return big_zeros(SLOT << slot_bits, np.uint8)
+
+
+@inline
+def prefetch_line(table, h, slot_mask):
+    """Start bringing in the cache line that find_slot(table, h, ...) will read."""
+    prefetch(table, ((h * 4) & slot_mask) * SLOT)
 
 
 @inline

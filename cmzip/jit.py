@@ -61,7 +61,7 @@ for _name in _hidden:
 try:
     import numba
     from numba.core import caching
-    from numba.extending import overload
+    from numba.extending import intrinsic, overload
 finally:
     for _name in _hidden:
         del sys.modules[_name]
@@ -262,3 +262,33 @@ def _count_compiled(field):
     if isinstance(field, numba.types.Integer):
         return lambda field: field
     return lambda field: len(field)
+
+
+def prefetch(array, index):
+    """Ask the CPU to bring array[index]'s cache line in, without waiting for it: a hint that
+    changes no value (out of the compiled code, nothing to do)."""
+
+
+@intrinsic
+def _prefetch_compiled(typingctx, array, index):
+    # llvm.prefetch(address, write 0, locality 3 (keep in every cache level), data 1); a
+    # prefetch never faults, and the callers index within their arrays anyway
+    if not isinstance(array, numba.types.Array) or not isinstance(index, numba.types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        address = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        hint_type = ir.FunctionType(ir.VoidType(), [address.type, i32, i32, i32])
+        hint = cgutils.get_or_insert_function(builder.module, hint_type, "llvm.prefetch.p0")
+        builder.call(hint, [address, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return numba.types.void(array, index), codegen
+
+
+@overload(prefetch)
+def _prefetch_overload(array, index):
+    return lambda array, index: _prefetch_compiled(array, index)

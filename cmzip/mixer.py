@@ -13,7 +13,7 @@ learns from each bit.
 import numpy as np
 
 from .exact import SMAX, SQUASH
-from .jit import inline
+from .jit import inline, prefetch
 
 WEIGHT_ONE = 1 << 16
 APM_STEP = 256
@@ -73,6 +73,15 @@ def new_apm(rows):
     nodes = np.arange(APM_NODES, dtype=np.int64) * APM_STEP - SMAX
     row = SQUASH[np.clip(nodes, -SMAX, SMAX) + SMAX] << 6
     return np.tile(row, rows).astype(np.int32)      # 22-bit values: int32 halves the cache misses
+
+
+@inline
+def apm_prefetch(t, row):
+    """Start bringing in the cache lines of an APM's row (its nodes span two or three)."""
+    first = row * APM_NODES
+    prefetch(t, first)
+    prefetch(t, first + 16)
+    prefetch(t, first + APM_NODES - 1)
 
 
 @inline

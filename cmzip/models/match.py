@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..jit import inline
+from ..jit import inline, prefetch
 from ..memory import big_zeros
 from .contexts import M32, hash32
 from .history import C4, C8, POS
@@ -60,6 +60,31 @@ def new_match(table_bits, min_len):
 
 
 @inline
+def _short_entry(m, c4, c8):
+    """The table entry of a model with min_len <= 8 for the last 8 bytes c8, c4 (History's)."""
+    key_lo = c4
+    key_hi = c8
+    if m.min_len < 4:
+        key_lo &= (1 << (8 * m.min_len)) - 1
+        key_hi = 0
+    elif m.min_len < 8:
+        key_hi &= (1 << (8 * (m.min_len - 4))) - 1
+    return hash32(key_lo, key_hi, 99) & (m.table.shape[0] - 1)
+
+
+@inline
+def prefetch_next(m, h, c0):
+    """At a byte's last bit (c0: 1 and its first seven bits), start bringing in the table entry
+    update_byte will read after it, for either value of the last bit (a long model's key is
+    not worth computing twice)."""
+    if m.min_len <= 8:
+        for bit in range(2):
+            c4 = ((h.s[C4] << 8) | (((c0 << 1) | bit) & 255)) & M32
+            c8 = ((h.s[C8] << 8) | (h.s[C4] >> 24)) & M32
+            prefetch(m.table, _short_entry(m, c4, c8))
+
+
+@inline
 def update_byte(m, h):
     """After a byte was coded (and pushed to h): extend or drop the current match, look up a new
     one, and remember where the current context occurs."""
@@ -78,19 +103,13 @@ def update_byte(m, h):
     else:
         length = 0
     if pos >= m.min_len:
-        key_lo = h.s[C4]
-        key_hi = h.s[C8]
         if m.min_len > 8:       # (C4 and C8 hold 8 bytes: a long model hashes all min_len)
             key_lo = 0
             for k in range(m.min_len):
                 key_lo = (key_lo * 0x2F0F3A1B + np.int64(buf[(pos - 1 - k) & ring]) + 1) & M32
-            key_hi = m.min_len
-        elif m.min_len < 4:
-            key_lo &= (1 << (8 * m.min_len)) - 1
-            key_hi = 0
-        elif m.min_len < 8:
-            key_hi &= (1 << (8 * (m.min_len - 4))) - 1
-        i = hash32(key_lo, key_hi, 99) & (m.table.shape[0] - 1)
+            i = hash32(key_lo, m.min_len, 99) & (m.table.shape[0] - 1)
+        else:
+            i = _short_entry(m, h.s[C4], h.s[C8])
         if length < m.min_len:
             cand = m.table[i] - 1
             if cand > 0 and pos - cand < ring:
