@@ -16,21 +16,25 @@ when the interval straddles a byte boundary; tests/test_coder.py measures the wh
 State: an int64 array `st` (X1, X2, X, POS, PAST_END, INFO, BUDGET), the uint8 buffer `io` (the
 output for the encoder, the payload for the decoder) and the cost table.
 
-The decoder's information budget.  A payload of L bytes cannot carry more than 8 L bits of
-information, so the sum of -log2 P(bit) over the bits the decoder decodes cannot exceed it.  Both
-sides add up that sum (in units of 2^-16 bit, from one integer table, so their sums agree to the
-last unit) and:
+How far a damaged payload can take the decoder.  Every coded bit narrows the interval by at
+least one part in 2^16 (split: even a bit of probability 65535/65536 leaves the other part one
+unit in 2^16 wide), and the decoder reads a payload byte per 8 bits of narrowing (after the 4 it
+starts with); it stops with an error at the fourth byte past the payload's end (below).  So L
+bytes of payload decode to at most 8 (L + 4) bits of narrowing, and so at most about 45 KB of
+output per byte of payload, however many bytes a block header claims.
 
+Where byte learners make decoding slow (levels 6-9), that is too much: there each bit counts at
+least `min_cost` units of 2^-16 bit in an information sum that both sides keep (from one integer
+table, so their sums agree to the last unit), and
 - the encoder makes the payload long enough for its sum: in the rare case where the coder's
   rounding made the bits cheaper than their information, it pads the payload with zeros;
 - the decoder stops with an error as soon as its sum exceeds the payload's 8 L bits.
+With min_cost 64 (2^-10 bit) a byte of payload decodes to at most 1 KB of output, which costs at
+most 0.008 bits per byte on the most redundant data.  Where min_cost is 1 the sum is not kept (the
+interval bounds decoding as well): its table look-up, a cache miss at random probabilities, took
+3-5% of level 4's time on book1 (measured, model version 15).
 
-So a damaged payload, or a block header that claims far more bytes than its payload codes, fails
-after decoding about as much information as the payload holds, however large the claim.  Even a
-bit the model is sure of counts, at least `min_cost` units: one (2^-16 bit) where decoding is
-fast, so a byte of payload decodes to at most 64 KB of output; levels whose learners run in
-Python decode about 1 KB/s, so there each bit counts at least 2^-10 bit (a byte of payload: at
-most 1 KB of output), which costs at most 0.008 bits per byte on the most redundant data.  At the end of a block the decoder checks that
+At the end of a block the decoder checks that
 the payload was exactly as long as it had to be: it reads 4 bytes at the start and one per shift,
 where the encoder wrote one per shift and 1 at the end, so a valid payload leaves it 3 bytes
 (zeros) past its coded end, plus any padding.
@@ -77,23 +81,28 @@ COST = _cost_table()
 class Coder(NamedTuple):
     st: np.ndarray          # int64 (STATE_SIZE,)
     io: np.ndarray          # uint8: the output buffer (encoder) or the payload (decoder)
-    cost: np.ndarray        # int32 (65537,): COST
+    cost: np.ndarray        # int32 (65537,): COST at least min_cost; empty: no information sum
 
 
 def _costs(min_cost):
-    return COST if min_cost <= 1 else np.maximum(COST, np.int32(min_cost))
+    """The cost table for a least cost of `min_cost` units a bit; empty where min_cost is 1: no
+    information sum is kept (the module's docstring says why)."""
+    if min_cost <= 1:
+        return np.zeros(0, dtype=np.int32)
+    return np.maximum(COST, np.int32(min_cost))
 
 
 def new_encoder(capacity, min_cost=1):
     """An encoder writing into a buffer of `capacity` bytes; each bit counts at least
-    `min_cost` units in the information sum."""
+    `min_cost` units in the information sum (kept only where min_cost > 1)."""
     st = np.zeros(STATE_SIZE, dtype=np.int64)
     st[X2] = _MASK32
     return Coder(st, np.zeros(capacity, dtype=np.uint8), _costs(min_cost))
 
 
 def new_decoder(payload, min_cost=1):
-    """A decoder of `payload` (bytes); its budget is the payload's 8 bits a byte."""
+    """A decoder of `payload` (bytes); its budget (where min_cost > 1) is the payload's 8 bits a
+    byte."""
     st = np.zeros(STATE_SIZE, dtype=np.int64)
     st[X2] = _MASK32
     st[BUDGET] = 8 * len(payload) * INFO_ONE_BIT
@@ -123,7 +132,8 @@ def encode_bit(c, p16, bit):
         st[X2] = xmid
     else:
         st[X1] = xmid + 1
-    st[INFO] += _cost(c, p16, bit)
+    if c.cost.shape[0] > 0:
+        st[INFO] += _cost(c, p16, bit)
     while ((st[X1] ^ st[X2]) & _TOP) == 0:
         if st[POS] >= c.io.shape[0]:
             return False
@@ -183,9 +193,10 @@ def decode_bit(c, p16):
     else:
         bit = 0
         st[X1] = xmid + 1
-    st[INFO] += _cost(c, p16, bit)
-    if st[INFO] > st[BUDGET]:
-        return -1
+    if c.cost.shape[0] > 0:
+        st[INFO] += _cost(c, p16, bit)
+        if st[INFO] > st[BUDGET]:
+            return -1
     while ((st[X1] ^ st[X2]) & _TOP) == 0:
         st[X1] = (st[X1] << 8) & _MASK32
         st[X2] = ((st[X2] << 8) & _MASK32) | 255

@@ -265,8 +265,9 @@ def _count_compiled(field):
 
 
 def prefetch(array, index):
-    """Ask the CPU to bring array[index]'s cache line in, without waiting for it: a hint that
-    changes no value (out of the compiled code, nothing to do)."""
+    """Ask the CPU to bring in the cache line of element `index` of a C-contiguous array (its
+    flat index, whatever the array's shape), without waiting for it: a hint that changes no
+    value (out of the compiled code, nothing to do)."""
 
 
 @intrinsic

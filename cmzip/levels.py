@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 14
+MODEL_VERSION = 15
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -95,7 +95,17 @@ _MATCH_CLASSES = ["mexp", "mexpc1", "cls12", "clsc1", "shape", "shapec1"]
 # open (1.6032 / 0.9359 / 1.0326) and by the last run's class and the last byte's top 5 bits
 # (1.6020 / 0.9356 / 1.0318) did not pay.
 _CLASSES9 = ["shapew", "clsc2", "shapec2", "clsc3", "nests", "nestw", "wnext"]
-_DEFAULT4 = _MIDDLE + ["cls12"] + _INDIRECT
+# Model version 15: level 4 leaves out ind2, for speed.  The table's look-ups had become
+# prefetches (predictor.py) and the coder kept no information sum (coder.py), both the same
+# model; then level 4 coded book1 at 482 / 476 KB/s against zpaq -m5's 465 / 482 (`cmzip
+# bench calgary/book1 --levels 4 --repeat 5`, on an Intel Xeon): too close to call on a shared
+# machine.  Measured codec only, Calgary / Canterbury / the C headers and libpython, from 1.6610
+# / 0.9691 / 1.1345, with book1's speed as medians of 5 processes alternating with the twelve:
+# without ind2 1.6635 / 0.9704 / 1.1436, 614 against 561 KB/s (+9%); without rec1 1.6634 /
+# 0.9741 / 1.1448; without word2 1.6739 / 0.9762 / 1.1401; without sparse1 1.6680 / 0.9694 /
+# 1.1695; without the deterministic inputs 1.6656 / 0.9724 / 1.1423 at +2%; three mixers (no
+# c2) 1.6693 / 0.9743 / 1.1491 at +7%.
+_DEFAULT4 = _MIDDLE + ["cls12", "ind1"]
 _MIXERS4 = ["c0c1hi", "order_match", "c2bits", "c2"]
 _MIXERS_DEFAULT4 = ["c0c1hi", "order_match", "shape", "c2"]
 _DEFAULT = ["o1", "o2", "o3", "o4", "o5", "o6", "o8", "word",

@@ -39,9 +39,9 @@ def _encode_all(c, bits, probs):
     return flush(c)
 
 
-def _encode(bits, probs):
+def _encode(bits, probs, min_cost=1):
     """The payload of bits coded with their probabilities."""
-    c = new_encoder(len(bits) * 3 + 64)
+    c = new_encoder(len(bits) * 3 + 64, min_cost)
     return c.io[:_encode_all(c, bits, probs)].tobytes()
 
 
@@ -54,9 +54,9 @@ def _decode_all(c, probs, bits_out):
             return
 
 
-def _decode(payload, probs):
+def _decode(payload, probs, min_cost=1):
     """(the decoded bits, -1 from where the decoder stopped; the decoder)"""
-    c = new_decoder(payload)
+    c = new_decoder(payload, min_cost)
     bits = np.zeros(len(probs), dtype=np.int64)
     _decode_all(c, probs, bits)
     return bits, c
@@ -105,7 +105,13 @@ def test_payload_is_within_a_twentieth_of_a_percent_of_the_ideal_code_length(nam
     decoded, c = _decode(payload, probs)
     assert np.array_equal(decoded, bits)
     assert decoded_exactly(c)
-    assert c.st[INFO] <= c.st[BUDGET]
+    assert c.st[INFO] == 0          # no information sum at min_cost 1 (coder.py)
+    # with one (min_cost 64, the levels with byte learners), the payload stays within its
+    # decoder's budget and decodes exactly too
+    payload = _encode(bits, probs, 64)
+    decoded, c = _decode(payload, probs, 64)
+    assert np.array_equal(decoded, bits) and decoded_exactly(c)
+    assert 0 < c.st[INFO] <= c.st[BUDGET]
     # the reference: constriction's range coder on the same stream
     constriction = pytest.importorskip("constriction")
     encoder = constriction.stream.queue.RangeEncoder()
@@ -126,38 +132,53 @@ def test_book1_level1_figures():
     assert ideal < size < ideal * 1.0005 + 8
 
 
-def test_a_decoder_past_its_payload_stops_instead_of_decoding_garbage():
+@pytest.mark.parametrize("min_cost", [1, 64])
+def test_a_decoder_past_its_payload_stops_instead_of_decoding_garbage(min_cost):
     # a near-certain 1 costs 0.000022 bits: 10^5 of them fit in a few bytes, but 10^7 carry
     # 220 bits, more than such a payload holds, and the decoder must stop well before that
     n = 10_000_000
     bits = np.ones(n, dtype=np.int64)
     probs = np.full(n, 65535, dtype=np.int64)
-    payload = _encode(bits[:100000], probs[:100000])
-    assert len(payload) <= 4
-    decoded, c = _decode(payload, probs)
-    assert -1 in decoded                                     # it stopped, at the budget
+    payload = _encode(bits[:100000], probs[:100000], min_cost)
+    assert len(payload) <= (4 if min_cost == 1 else 1000)
+    decoded, c = _decode(payload, probs, min_cost)
+    assert -1 in decoded                                     # it stopped
     stopped_at = int(np.argmax(decoded == -1))
-    assert 100000 <= stopped_at <= 8 * len(payload) * 65536   # each bit costs at least a unit
-    assert c.st[INFO] > c.st[BUDGET] or c.st[PAST_END] > MAX_PAST_END
+    assert stopped_at >= 100000
+    if min_cost == 1:
+        # at the fourth byte past the payload's end: 8 (L + 4) bits of narrowing at most, each
+        # bit narrowing the interval by at least a part in 2^16 (coder.py)
+        assert c.st[PAST_END] > MAX_PAST_END
+        assert stopped_at <= 8 * (len(payload) + 4) / -np.log2(1 - 2.0 ** -16)
+    else:
+        # at its budget: each bit counts at least min_cost units of 2^-16 bit
+        assert c.st[INFO] > c.st[BUDGET]
+        assert stopped_at <= 8 * len(payload) * 65536 / min_cost
 
 
 def test_a_payload_is_never_shorter_than_its_information_and_never_longer_than_needed():
     """Coding rounds in favour of improbable bits (a part is at least one unit wide), so a
-    payload could come out shorter than the information it codes; the encoder then pads it with
-    zeros (so that the decoder's budget never rejects a valid payload), and the decoder checks
-    that a payload is exactly as long as the encoder makes it."""
+    payload could come out shorter than the information it codes; where it keeps an information
+    sum (min_cost > 1), the encoder then pads it with zeros (so that the decoder's budget never
+    rejects a valid payload), and the decoder checks that a payload is exactly as long as the
+    encoder makes it."""
     bits = np.ones(3000, dtype=np.int64)
     probs = np.ones(3000, dtype=np.int64)          # 3000 bits of p = 2^-16: 16 bits each
-    payload = _encode(bits, probs)
+    payload = _encode(bits, probs, 64)
     assert len(payload) >= 6000
-    decoded, c = _decode(payload, probs)
+    decoded, c = _decode(payload, probs, 64)
     assert np.array_equal(decoded, bits) and decoded_exactly(c)
-    assert not decoded_exactly(_decode(payload + b"\0", probs)[1])      # too long
+    assert not decoded_exactly(_decode(payload + b"\0", probs, 64)[1])      # too long
     # the padding itself: an encoder whose bits carried 100 bytes of information but that has
     # written nothing yet ends its payload with zeros up to 100 bytes
-    c = new_encoder(1000)
+    c = new_encoder(1000, 64)
     c.st[INFO] = 100 * 8 * 65536 - 5
     assert flush(c) == 100 and not c.io[1:100].any()
+    # where no sum is kept (min_cost 1), the payload is the coded bytes alone, and exact
+    payload = _encode(bits, probs)
+    decoded, c = _decode(payload, probs)
+    assert np.array_equal(decoded, bits) and decoded_exactly(c)
+    assert not decoded_exactly(_decode(payload + b"\0", probs)[1])
 
 
 def test_every_coded_bit_narrows_the_interval():
