@@ -269,7 +269,7 @@ def predict_bit(m, c0, bitpos):
         # for now, so that they arrive while this bit is coded (start_byte does the same for
         # the first nibble's).  The table's cache misses were a fifth of level 4's time on
         # book1 (perf, on an Intel Xeon); with these prefetches (and the APMs' and the match
-        # model's, below) level 4 coded book1 at 482 against 416 KB/s (codec only, medians of
+        # model's, above) level 4 coded book1 at 482 against 416 KB/s (codec only, medians of
         # 5 alternating processes; the same bits).  The two hashes are kept for the next bit
         # (about 4% more, measured the same way).
         for i in range(n_ctx):

@@ -6,7 +6,7 @@ every time; the case count is printed (pytest -s, or -rP) and checked: 1500 case
 minute.
 
 "Quickly" has a limit that no check can lower: a payload of W words may legitimately decode to
-as much as its information allows (cmzip.coder's information budget stops it there), and the models grow
+as much as its information allows (cmzip.coder's bounds stop it there), and the models grow
 confident enough that a few hundred bytes of payload can code megabytes. So the seeds are small
 and junk payloads short, and each case gets CASE_SECONDS of CPU, plus, when a block header claims
 more bytes than the seed holds, CPU in proportion to the claim at a generous rate for the seed's
@@ -348,13 +348,15 @@ def _child(level, raw_len, payload, what):
 @pytest.mark.parametrize("payload", [bytes(8), b"\xde\xad\xbe\xef" * 2], ids=["zeros", "junk"])
 def test_a_huge_block_claimed_over_a_tiny_payload_fails_fast_and_small(level, payload):
     """The largest block (2**26 bytes) with valid header checks and CRCs over 8 bytes of
-    payload. A decoder reads zeros past the end of a payload, so without its information
-    budget (coder.py) this would decode garbage for all 2**26 bytes (many minutes)."""
+    payload. A decoder reads zeros past the end of a payload, so without its bounds (coder.py:
+    at the fourth byte past the payload's end, and where byte learners make decoding slow an
+    information budget) this would decode garbage for all 2**26 bytes (many minutes)."""
     raw_len = 1 << 26
     hostile = _child(level, raw_len, payload, "decode")
     assert hostile["error"] is not None and "corrupt data in block 1" in hostile["error"]
-    # the decoder stops after about 8 bytes' worth of information; where byte learners decode
-    # about 1 KB/s (level 9), that is up to 8 KB of output (a bit counts at least 2^-10 bit)
+    # the decoder stops after about 8 bytes' worth of information (at levels 1-5 up to about
+    # 45 KB of output a byte); where byte learners decode slowly (level 9), up to 8 KB of output
+    # (a bit counts at least 2^-10 bit)
     assert hostile["seconds"] < (5 if level <= 5 else 20)
     model = _child(level, raw_len, b"", "model")
     # Decoding adds the output buffer (raw_len bytes) to the models; anything that allocated in
