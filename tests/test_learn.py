@@ -84,7 +84,8 @@ def test_adamw_is_bit_identical_to_its_formula_written_out(wd):
         m = b1 * m + (1.0 - b1) * g
         v = b2 * v + (1.0 - b2) * (g * g)
         b1_t, b2_t = b1_t * b1, b2_t * b2
-        expected = expected - lr * ((m / (1.0 - b1_t)) / (np.sqrt(v / (1.0 - b2_t)) + eps)
+        expected = expected - lr * ((m * (1.0 / (1.0 - b1_t)))
+                                    / (np.sqrt(v * (1.0 / (1.0 - b2_t))) + eps)
                                     + wd * expected)
     assert np.array_equal(p, expected)
 

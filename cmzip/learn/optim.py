@@ -70,8 +70,8 @@ class SGD:
 class AdamW:
     """Adam with decoupled weight decay:
 
-        m = b1 m + (1 - b1) g            mhat = m / (1 - b1^t)
-        v = b2 v + (1 - b2) g*g          vhat = v / (1 - b2^t)
+        m = b1 m + (1 - b1) g            mhat = m * (1 / (1 - b1^t))
+        v = b2 v + (1 - b2) g*g          vhat = v * (1 / (1 - b2^t))
         p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p)
 
     t counts the steps each parameter took part in (a parameter skipped by some steps keeps its
