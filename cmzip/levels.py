@@ -212,7 +212,27 @@ _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contex
 # files at once), no slower measured with it (paper2, version 13 / 14 alternating: 4.4 / 4.4 and
 # 4.7 / 4.8 KB/s); level 9 with its GRU, Calgary 1.5896 / 0.9262 -> 1.5869 / 0.9247.  At level 5 the linear inputs measured 1.6186 / 0.9428 / 1.0462 against
 # 1.6190 / 0.9422 / 1.0505 (Canterbury worse, 10% slower): not taken there.
-_STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4, linear_inputs=True)
+# Model version 16: final mixers by the last byte (levels 3-5), and by the byte before it and
+# by order_match too (levels 6-9, learning faster: final_lr 6), beside the one by the partial
+# byte, their outputs averaged as stretches (predictor.py).  Measured codec only, Calgary /
+# Canterbury / the C headers and libpython:
+#   level 9 without its GRU 1.5925 / 0.9276 / 1.0190 -> c0 and c1 1.5901 / 0.9258 / 1.0146 (c0
+#     and order_match 1.5907 / 0.9266 / 1.0166, match 1.5908, shape 1.5911, c0c1hi 1.5913);
+#     c0, c1 and c2 1.5897 / 0.9255 / 1.0128; with order_match too 1.5893 / 0.9254 / 1.0129,
+#     final_lr 6 1.5890 / 0.9254 / 1.0120 (8: 1.5890 / 0.9256 / 1.0114; a fifth, by the column,
+#     1.5895).  Tried, not kept: the APMs' share of the final probability 1/2 or 7/8 instead
+#     of 3/4 (1.5909, 1.5900 with two final mixers), an APM by the bit image's 16-pixel
+#     template (pic 0.3811 -> 0.3787, the real files 0.0004 worse);
+#   level 6 without its GRU, Calgary 1.6032 -> 1.5999 with the four;
+#   level 5 1.6161 / 0.9392 / 1.0495 -> 1.6142 / 0.9379 / 1.0454 with c0 and c1 at the same speed
+#     (book1, alternating 3 rounds: 250 against 249 KB/s), 1.6136 / 0.9376 / 1.0432 with the
+#     four at final_lr 6 but 4% slower (239);
+#   level 4 1.6635 / 0.9704 / 1.1436 -> 1.6612 / 0.9684 / 1.1393 with c0 and c1, no slower
+#     measured (book1, medians of 13 processes alternating: 646 / 635 against 648 / 623 KB/s);
+#   level 3 1.7238 / 1.0075 / 1.2202 -> 1.7212 / 1.0056 / 1.2148.
+_FINAL_C1 = ["c0", "c1"]
+_STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4, linear_inputs=True,
+               final_mixers=["c0", "c1", "c2", "order_match"], final_lr=6)
 _APMS9 = ["c0", "c1", "c2", "c3"]
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
@@ -301,7 +321,8 @@ _QCT = ("qct", {"train_lanes": 1, "train_every": 16})
 #     Calgary / the real files: half 64 1.5989 / 1.0290, boost 2 1.5991 / 1.0286, boost 12 and
 #     half 64 1.6010 / 1.0288, both schedules at once 1.6010 / 1.0281).
 _BASE = dict(slot_bits=22, history_bits=24, match=True, match_bits=22, match_min=6,
-             mixer_lr=16, rate_boost=6, rate_half=256, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True)
+             mixer_lr=16, rate_boost=6, rate_half=256, final_lr=4, apm_rate=7, init_weight=0.15, deterministic_inputs=True,
+             final_mixers=["c0"])
 
 # Model version 11: a second match model for long repeats at levels 5-9 (models/match.py: it
 # follows only matches of long_match_min bytes or more, found by a hash of all of them; its table
@@ -321,12 +342,12 @@ LEVELS = {
     1: dict(_BASE, contexts=_FAST, mixers=["c0c1hi"], apms=[], slot_bits=20),
     2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
     3: dict(_BASE, contexts=_MIDDLE, mixers=["c0c1hi", "order_match"], apms=["c0", "c1"],
-            deterministic_inputs=False),
+            deterministic_inputs=False, final_mixers=_FINAL_C1),
     4: dict(_BASE, image=5, contexts=_DEFAULT4, mixers=_MIXERS_DEFAULT4, apms=["c1"], final_lr=8,
-            init_weight=0.08),
+            init_weight=0.08, final_mixers=_FINAL_C1),
     5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "shape"], apms=_APMS5, init_weight=0.04,
-            rate_boost=4),
+            rate_boost=4, final_mixers=_FINAL_C1),
     6: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "column", "image", "shape"],
             apms=_APMS9, slot_bits=23, byte_models=[_GRU]),

@@ -13,7 +13,9 @@ Reads top to bottom like lpaq's.  Per bit:
 4. byte learners (GRU, QCT; levels 6-9): their P(bit | the bits of this byte so far), given from
    outside the compiled code once per byte (`ext`);
 5. mixers: K first-layer mixers over all inputs, each with weight sets chosen by its own small
-   context (selector), then a final mixer over their outputs (weight set by the partial byte);
+   context (selector), then final mixers over their outputs (weight sets by the partial byte,
+   and at levels 3-9 by the last byte, at 6-9 also by the byte before and order_match), their
+   outputs averaged as stretches;
 6. APMs refine the result under small contexts; the mixer's own estimate keeps a quarter.
 
 After the bit is known every part learns from it (update_bit); after the byte, the history,
@@ -64,8 +66,7 @@ SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 
 APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16), "c3": (3, 1 << 16)}
 
 # Model.b: per-byte and per-bit scalars
-(B_C1, B_C2BITS, B_INSN, B_KNOWN, B_P_FINAL, B_MATCH_BUCKET, B_FINAL_ROW, B_COLUMN,
- B_STARTED) = range(9)
+B_C1, B_C2BITS, B_INSN, B_KNOWN, B_MATCH_BUCKET, B_COLUMN, B_STARTED = range(7)
 
 
 class Config(NamedTuple):
@@ -79,6 +80,7 @@ class Config(NamedTuple):
     # The two give the same bits (tests/test_levels.py); jit.count reads a count either way.
     ctx_count: tuple            # (or int)
     mixer_count: tuple
+    final_count: tuple          # final mixers (averaged in the stretch domain)
     apm_count: tuple
     use_match: tuple            # the match model's two inputs
     use_long_match: tuple       # the long-repeat match model's two inputs (only with use_match)
@@ -91,6 +93,8 @@ class Config(NamedTuple):
     contexts: np.ndarray        # int64 context ids (models/contexts.py)
     selectors: np.ndarray       # int64 selector ids of the first-layer mixers
     set_offset: np.ndarray      # int64: where each first-layer mixer's weight sets start
+    finals: np.ndarray          # int64 selector ids of the final mixers
+    final_offset: np.ndarray    # int64: where each final mixer's weight sets start
     apms: np.ndarray            # int64 APM context ids
     apm_offset: np.ndarray      # int64: where each APM's rows start
     detect_records: tuple       # the History looks for fixed-length records (record contexts,
@@ -133,7 +137,9 @@ class Model(NamedTuple):
     rows: np.ndarray            # int64 (K,): the weight set each first-layer mixer uses
     p1: np.ndarray              # int64 (K,): their p16
     x2: np.ndarray              # int32 (K + 1 padded,): their stretched outputs, bias, zeros
-    w2: np.ndarray              # int32 (256, len(x2)): final mixer weights, by the partial byte
+    w2: np.ndarray              # int32 (sets, len(x2)): the final mixers' weights
+    final_rows: np.ndarray      # int64 (n_final,): the weight set each final mixer uses
+    final_p: np.ndarray         # int64 (n_final,): their p16
     apm: np.ndarray             # int32 APM nodes (22-bit probabilities)
     apm_node: np.ndarray        # int64 (n_apms,): the node each APM trains
     b: np.ndarray               # int64 scalars (B_...)
@@ -180,6 +186,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     selectors = [SELECTORS[s] for s in config["mixers"]]
     apms = [APMS[a] for a in config["apms"]]
     k = len(selectors)
+    finals = [SELECTORS[s] for s in config["final_mixers"]]
     use_match = bool(config["match"])
     deterministic = bool(config.get("deterministic_inputs", False))
     linear = bool(config.get("linear_inputs", False))
@@ -191,6 +198,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     ext_at = image_at + n_image
     n_inputs = ext_at + n_ext + 1
     cfg = Config(ctx_count=_count(n_ctx, unrolled), mixer_count=_count(k, unrolled),
+                 final_count=_count(len(finals), unrolled),
                  apm_count=_count(len(apms), unrolled), use_match=_switch(use_match, unrolled),
                  use_long_match=_switch(use_long, unrolled),
                  image_count=_count(n_image, unrolled),
@@ -199,6 +207,8 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
                  contexts=contexts,
                  selectors=np.array([s[0] for s in selectors], dtype=np.int64),
                  set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
+                 finals=np.array([s[0] for s in finals], dtype=np.int64),
+                 final_offset=np.cumsum([0] + [s[1] for s in finals])[:-1].astype(np.int64),
                  apms=np.array([a[0] for a in apms], dtype=np.int64),
                  apm_offset=np.cumsum([0] + [a[1] for a in apms])[:-1].astype(np.int64),
                  detect_records=_switch(n_image > 0 or any(c in USES_RECORDS
@@ -242,9 +252,11 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         trained=np.zeros(sum(s[1] for s in selectors), dtype=np.uint16),
         set_rate=_set_rates(config),
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
-        w2=new_weights(256, x2.shape[0], 1.0 / k),
+        w2=new_weights(sum(s[1] for s in finals), x2.shape[0], 1.0 / k),
+        final_rows=np.zeros(len(finals), dtype=np.int64),
+        final_p=np.zeros(len(finals), dtype=np.int64),
         apm=new_apm(sum(a[1] for a in apms)), apm_node=np.zeros(len(apms), dtype=np.int64),
-        b=np.zeros(9, dtype=np.int64), stretch=STRETCH.astype(np.int16),
+        b=np.zeros(7, dtype=np.int64), stretch=STRETCH.astype(np.int16),
         squash=SQUASH.astype(np.int32))
 
 
@@ -326,13 +338,20 @@ def predict_bit(m, c0, bitpos):
         m.x2[i] = s
         m.p1[i] = m.squash[s + SMAX]
     if k > 1:
-        m.b[B_FINAL_ROW] = c0
-        s = dot(m.w2, c0, m.x2, m.x2.shape[0])
+        # the final mixers, each with weight sets by its own selector, averaged as stretches
+        n_final = count(cfg.final_count)
+        total = 0
+        for f in range(n_final):
+            row = cfg.final_offset[f] + _selector(m, cfg.finals[f], c0, bitpos)
+            m.final_rows[f] = row
+            s = dot(m.w2, row, m.x2, m.x2.shape[0])
+            m.final_p[f] = m.squash[s + SMAX]
+            total += s
+        s = total // n_final
         p = m.squash[s + SMAX]
     else:
         s = m.x2[0]
         p = m.p1[0]
-    m.b[B_P_FINAL] = p
     # 6. APMs
     n_apms = count(cfg.apm_count)
     if n_apms == 0:
@@ -443,8 +462,9 @@ def update_bit(m, bit):
             m.trained[row] = n + (n < (RATE_STEPS << RATE_SHIFT) - 1)
             train(m.w, row, m.x, n_inputs, err, m.set_rate[n >> RATE_SHIFT])
     if k > 1:
-        train(m.w2, m.b[B_FINAL_ROW], m.x2, m.x2.shape[0], (bit << 16) - m.b[B_P_FINAL],
-              cfg.final_rate)
+        for f in range(count(cfg.final_count)):
+            train(m.w2, m.final_rows[f], m.x2, m.x2.shape[0], (bit << 16) - m.final_p[f],
+                  cfg.final_rate)
     for i in range(count(cfg.apm_count)):
         apm_update(m.apm, m.apm_node[i], bit, cfg.apm_rate)
 
