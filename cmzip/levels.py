@@ -230,6 +230,12 @@ _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contex
 #   level 4 1.6635 / 0.9704 / 1.1436 -> 1.6612 / 0.9684 / 1.1393 with c0 and c1, no slower
 #     measured (book1, medians of 13 processes alternating: 646 / 635 against 648 / 623 KB/s);
 #   level 3 1.7238 / 1.0075 / 1.2202 -> 1.7212 / 1.0056 / 1.2148.
+# Then level 9 takes a first-layer mixer by the partial byte alone: 1.5890 / 0.9254 / 1.0120 ->
+# 1.5882 / 0.9251 / 1.0109 (by the match state 1.5889, by the count of known contexts 1.5893).
+# Not kept: contexts of the byte the GRU expects (read greedily from its bit predictions) and
+# how sure it is, alone and with the last byte, as mexp and mexpc1 are of the match model's:
+# level 9 with its GRU on bib, obj2, paper1, paper2, progc, progl, trans and geo 1.7331 ->
+# 1.7320 (obj2 -0.23%, the others within 0.04%).
 _FINAL_C1 = ["c0", "c1"]
 _STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4, linear_inputs=True,
                final_mixers=["c0", "c1", "c2", "order_match"], final_lr=6)
@@ -359,7 +365,7 @@ LEVELS = {
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
     9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH,
             contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9,
-            mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape"],
+            mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape", "c0"],
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 
