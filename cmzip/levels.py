@@ -95,6 +95,13 @@ _MATCH_CLASSES = ["mexp", "mexpc1", "cls12", "clsc1", "shape", "shapec1"]
 # open (1.6032 / 0.9359 / 1.0326) and by the last run's class and the last byte's top 5 bits
 # (1.6020 / 0.9356 / 1.0318) did not pay.
 _CLASSES9 = ["shapew", "clsc2", "shapec2", "clsc3", "nests", "nestw", "wnext"]
+# Model version 16 (with its final mixers, below; level 9 without its GRU, 1.5882 / 0.9251 /
+# 1.0109): the last three runs' classes with the previous word ("shapeword2") 1.5878 / 0.9251 /
+# 1.0105, the line's first two bytes with the column ("linecol": lines of one kind, as a
+# bibliography's fields or a program's indented blocks) 1.5875 / 0.9248 / 1.0102, both 1.5870 /
+# 0.9247 / 1.0099 (the word that followed the previous word with the last byte, beside wnext:
+# 1.5882 / 0.9253 / 1.0107, not kept).  Each costs about 1% of level 9's time without its GRU.
+_LINES9 = ["shapeword2", "linecol"]
 # Model version 15: level 4 leaves out ind2, for speed.  The table's look-ups had become
 # prefetches (predictor.py) and the coder kept no information sum (coder.py), both the same
 # model; then level 4 coded book1 at 482 / 476 KB/s against zpaq -m5's 465 / 482 (`cmzip
@@ -366,7 +373,7 @@ LEVELS = {
             mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
     9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH,
-            contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9,
+            contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9 + _LINES9,
             mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape", "c0"],
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
 }

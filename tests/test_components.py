@@ -142,6 +142,26 @@ def test_the_word_that_followed_a_word_last_names_the_word_to_come():
     assert context_hash(a, wnext, 0) != context_hash(_history_after(b"the dog. the ca"), wnext, 0)
 
 
+def test_line_and_shape_contexts_of_level_9_read_what_they_name():
+    # linecol: the line's first two bytes and the column, whatever lies between
+    linecol = CONTEXT_IDS["linecol"]
+    a = context_hash(_history_after(b"x\n@article{abc"), linecol, 0)
+    assert a == context_hash(_history_after(b"yy\n@article{xyz"), linecol, 0)
+    assert a != context_hash(_history_after(b"x\n@bo"), linecol, 0)             # other column
+    assert a != context_hash(_history_after(b"x\n @rticle{abc"), linecol, 0)   # other start
+    # at a line's first bytes, and before any newline (the stream is one line)
+    assert (context_hash(_history_after(b"a\n"), linecol, 0)
+            != context_hash(_history_after(b"a\nb"), linecol, 0))
+    assert (context_hash(_history_after(b"ab"), linecol, 0)
+            == context_hash(_history_after(b"x\nab"), linecol, 0))
+    # shapeword2: the last three runs' classes and the previous word (case-folded)
+    shapeword2 = CONTEXT_IDS["shapeword2"]
+    a = context_hash(_history_after(b"The cat, s"), shapeword2, 0)
+    assert a == context_hash(_history_after(b"one CAT, x"), shapeword2, 0)
+    assert a != context_hash(_history_after(b"The dog, s"), shapeword2, 0)
+    assert a != context_hash(_history_after(b"The cat; 7"), shapeword2, 0)
+
+
 def test_match_contexts_name_the_expected_byte_or_fall_back_to_the_last_bytes():
     mexp, mexpc1 = CONTEXT_IDS["mexp"], CONTEXT_IDS["mexpc1"]
     a, b = _history_after(b"xyab"), _history_after(b"zzcb")
@@ -231,6 +251,25 @@ def test_indirect_contexts_round_trip_and_predict_the_repeated_follower(monkeypa
     packed = cmzip.compress(data, 1)
     assert cmzip.decompress(packed) == data
     assert len(packed) < len(without) - data.count(b"a") // 16     # half a bit per 'a' or more
+
+
+def test_final_mixers_average_as_stretches_and_each_learns_on_its_own(monkeypatch):
+    """Two final mixers with the same selector learn the same weights from the same errors, so
+    their average is the single mixer's output, bit for bit; a second one by the previous byte
+    changes the prediction, and the stream decodes."""
+    from cmzip import codec, levels
+    from cmzip.codec import Codec
+    from cmzip.samples import sample
+    data = sample("text", 20000, seed=5)
+    monkeypatch.setattr(codec, "UNROLLED_LEVELS", ())      # the shared loop (as above)
+    payloads = {}
+    for finals in (("c0",), ("c0", "c0"), ("c0", "c1")):
+        monkeypatch.setitem(levels.LEVELS, 3, dict(levels.LEVELS[3], final_mixers=list(finals)))
+        payloads[finals] = Codec(3).encode_block(data)
+    assert payloads[("c0", "c0")] == payloads[("c0",)]
+    assert payloads[("c0", "c1")] != payloads[("c0",)]
+    monkeypatch.setitem(levels.LEVELS, 3, dict(levels.LEVELS[3], final_mixers=["c0", "c1"]))
+    assert Codec(3).decode_block(payloads[("c0", "c1")], len(data)) == data
 
 
 def test_bucket_table_claims_finds_and_replaces_the_least_used_slot():

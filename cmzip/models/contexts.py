@@ -11,7 +11,7 @@ byte.
 import numpy as np
 
 from ..jit import inline
-from .history import (C4, C8, NEST, POS, RECORD, SHAPE, WORD, WORD1, WORD2, byte_back,
+from .history import (C4, C8, LINE, NEST, POS, RECORD, SHAPE, WORD, WORD1, WORD2, byte_back,
                       char_class, column_above, is_letter, word_start)
 
 M32 = 0xFFFFFFFF
@@ -70,6 +70,9 @@ CONTEXT_IDS = {
     # indirect, of words: the word that followed the previous word when it occurred last, and
     # the current word so far (history.next_word)
     "wnext": 44,
+    # (45: measured, not kept: levels.py)
+    "shapeword2": 46, # the last 3 runs' classes, and the previous word
+    "linecol": 47,    # the line's first two bytes, and the column (beyond 255 counted as 255)
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
 USES_FOLLOWERS = {"ind1", "ind2"}
@@ -225,4 +228,12 @@ def context_hash(h, cid, expected):
     elif cid == 44:
         lo = np.int64(h.next_word[s[WORD1] & 0xFFFF])
         hi = s[WORD]
+    elif cid == 46:
+        lo = s[SHAPE] & 0x1FF
+        hi = s[WORD1]
+    elif cid == 47:
+        column = min(pos - s[LINE], 255)
+        first = byte_back(h, column) if column >= 1 else 0
+        second = byte_back(h, column - 1) if column >= 2 else 0
+        lo = first | (second << 8) | (column << 16)
     return hash32(lo & M32, hi & M32, cid)
