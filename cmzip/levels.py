@@ -240,7 +240,8 @@ _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contex
 # Then level 9 takes a first-layer mixer by the partial byte alone: 1.5890 / 0.9254 / 1.0120 ->
 # 1.5882 / 0.9251 / 1.0109 (by the match state 1.5889, by the count of known contexts 1.5893).
 # With its GRU (whose AdamW changed too at version 16: learn/kernels.py), level 9 codes Calgary
-# / Canterbury to 1.5832 / 0.9229 (version 15: 1.5869 / 0.9247).
+# / Canterbury to 1.5832 / 0.9229 (version 15: 1.5869 / 0.9247), and to 1.5822 / 0.9226 with the
+# two contexts of _LINES9 (above).
 # Not kept: contexts of the byte the GRU expects (read greedily from its bit predictions) and
 # how sure it is, alone and with the last byte, as mexp and mexpc1 are of the match model's:
 # level 9 with its GRU on bib, obj2, paper1, paper2, progc, progl, trans and geo 1.7331 ->
