@@ -235,7 +235,8 @@ _FULL9 = _FULL6 + ["aligned2"]        # (_FULL6 has the indirect and text contex
 #     (book1, alternating 3 rounds: 250 against 249 KB/s), 1.6136 / 0.9376 / 1.0432 with the
 #     four at final_lr 6 but 4% slower (239);
 #   level 4 1.6635 / 0.9704 / 1.1436 -> 1.6612 / 0.9684 / 1.1393 with c0 and c1, no slower
-#     measured (book1, medians of 13 processes alternating: 646 / 635 against 648 / 623 KB/s);
+#     measured (book1, two sets of processes alternating, 5 and 8 rounds: medians 646 and 635
+#     against 648 and 623 KB/s);
 #   level 3 1.7238 / 1.0075 / 1.2202 -> 1.7212 / 1.0056 / 1.2148.
 # Then level 9 takes a first-layer mixer by the partial byte alone: 1.5890 / 0.9254 / 1.0120 ->
 # 1.5882 / 0.9251 / 1.0109 (by the match state 1.5889, by the count of known contexts 1.5893).
