@@ -31,7 +31,8 @@ import numpy as np
 from .exact import SMAX, SQUASH, STRETCH
 from .hashtable import find_slot, new_table, prefetch_line
 from .jit import count, inline
-from .mixer import apm_predict, apm_prefetch, apm_update, dot, new_apm, new_weights, padded, train
+from .mixer import (apm_predict, apm_prefetch, apm_update, check_mixer, dot, new_apm, new_weights,
+                    padded, train)
 from .models import history as hist_mod
 from .models import image as image_mod
 from .models import match as match_mod
@@ -197,6 +198,8 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     image_at = match_at + (2 if use_match else 0) + (2 if use_long else 0)
     ext_at = image_at + n_image
     n_inputs = ext_at + n_ext + 1
+    set_rate = _set_rates(config)
+    check_mixer(padded(n_inputs), [int(set_rate.max()), config["final_lr"]])
     cfg = Config(ctx_count=_count(n_ctx, unrolled), mixer_count=_count(k, unrolled),
                  final_count=_count(len(finals), unrolled),
                  apm_count=_count(len(apms), unrolled), use_match=_switch(use_match, unrolled),
@@ -250,7 +253,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
         ext=np.zeros((max(n_ext, 1), 256), dtype=np.int64),
         x=x, w=new_weights(sum(s[1] for s in selectors), x.shape[0], config["init_weight"]),
         trained=np.zeros(sum(s[1] for s in selectors), dtype=np.uint16),
-        set_rate=_set_rates(config),
+        set_rate=set_rate,
         rows=np.zeros(k, dtype=np.int64), p1=np.zeros(k, dtype=np.int64), x2=x2,
         w2=new_weights(sum(s[1] for s in finals), x2.shape[0], 1.0 / k),
         final_rows=np.zeros(len(finals), dtype=np.int64),

@@ -330,6 +330,38 @@ def test_mixer_learns_to_trust_the_input_that_is_right():
     assert SQUASH[dot(w, 0, x, n) + SMAX] > 60000
 
 
+def test_mixer_int32_arithmetic_is_exact_at_its_bounds():
+    """dot and train compute in int32 (mixer.py): at the largest weights, inputs, error and rate
+    a level may have, over MAX_INPUTS inputs, they give what the same formulas give in Python's
+    unbounded integers (an overflow would wrap and differ)."""
+    from cmzip.mixer import ERROR_SHIFT, MAX_INPUTS, MAX_RATE, PRODUCT_SHIFT, WEIGHT_LIMIT
+    n = MAX_INPUTS
+    rng = np.random.default_rng(5)
+    for sign in (1, -1, 0):
+        w = np.full((2, n), sign * WEIGHT_LIMIT, dtype=np.int32)
+        x = np.full(n, sign * SMAX if sign else 0, dtype=np.int32)
+        if sign == 0:                                   # mixed signs and sizes
+            w[1] = rng.integers(-WEIGHT_LIMIT, WEIGHT_LIMIT + 1, n)
+            x[:] = rng.integers(-SMAX, SMAX + 1, n)
+        for row in (0, 1):
+            total = sum((int(a) * int(b)) >> PRODUCT_SHIFT for a, b in zip(w[row], x))
+            want = min(max(total >> (16 - PRODUCT_SHIFT), -SMAX), SMAX)
+            assert dot(w, row, x, n) == want
+            for err in (65535, -65535, 1234):
+                e = (err * MAX_RATE) >> ERROR_SHIFT
+                steps = [(int(v) * e + (1 << (19 - ERROR_SHIFT))) >> (20 - ERROR_SHIFT) for v in x]
+                want_w = [min(max(int(a) + d, -WEIGHT_LIMIT), WEIGHT_LIMIT)
+                          for a, d in zip(w[row], steps)]
+                train(w, row, x, n, err, MAX_RATE)
+                assert w[row].tolist() == want_w
+    from cmzip.mixer import check_mixer
+    check_mixer(MAX_INPUTS, [MAX_RATE])
+    with pytest.raises(ValueError):
+        check_mixer(MAX_INPUTS + 8, [16])
+    with pytest.raises(ValueError):
+        check_mixer(64, [MAX_RATE + 1])
+
+
 def test_a_weight_set_learns_fast_while_new_and_slows_to_the_mixer_rate():
     from cmzip.predictor import RATE_SHIFT, RATE_STEPS, _set_rates
     rates = _set_rates(dict(mixer_lr=16, rate_boost=4, rate_half=256))
