@@ -84,7 +84,8 @@ def dot(w, row, x, n):
 @inline
 def train(w, row, x, n, err, rate):
     """One gradient step of weight set `row` for the coding error err = (bit << 16) - p16:
-    w += x * err * rate / 2^20, rounded."""
+    w += x * err * rate / 2^20 (err * rate first floored to a multiple of 2^ERROR_SHIFT, the
+    step rounded)."""
     e = np.int32((err * rate) >> ERROR_SHIFT)
     half = np.int32(1 << (19 - ERROR_SHIFT))
     for i in range(n):

@@ -129,7 +129,9 @@ def test_book1_level1_figures():
     ideal = _ideal_bytes(bits, probs)
     print(f"book1 level 1: {len(bits)} bits, ideal {ideal:.1f} bytes, payload {size} "
           f"(+{100 * (size - ideal) / ideal:.4f}%)")
-    assert ideal < size < ideal * 1.0005 + 8
+    # (the coder splits its interval at a rounded point, so a stream can come out a fraction
+    # of a byte under the ideal computed from the 16-bit probabilities: 0.13 bytes at version 17)
+    assert ideal - 1 < size < ideal * 1.0005 + 8
 
 
 @pytest.mark.parametrize("min_cost", [1, 64])
