@@ -199,7 +199,8 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     ext_at = image_at + n_image
     n_inputs = ext_at + n_ext + 1
     set_rate = _set_rates(config)
-    check_mixer(padded(n_inputs), [int(set_rate.max()), config["final_lr"]])
+    check_mixer(padded(n_inputs), [int(set_rate.max())])           # the first layer
+    check_mixer(padded(k + 1), [config["final_lr"]])                 # the final mixers
     cfg = Config(ctx_count=_count(n_ctx, unrolled), mixer_count=_count(k, unrolled),
                  final_count=_count(len(finals), unrolled),
                  apm_count=_count(len(apms), unrolled), use_match=_switch(use_match, unrolled),
