@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 17
+MODEL_VERSION = 18
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -251,6 +251,26 @@ _FINAL_C1 = ["c0", "c1"]
 _STRONG = dict(mixer_lr=12, apm_rate=6, init_weight=0.03, rate_boost=4, linear_inputs=True,
                final_mixers=["c0", "c1", "c2", "order_match"], final_lr=6)
 _APMS9 = ["c0", "c1", "c2", "c3"]
+# Model version 18 (levels 5 and 9): an APM node's first steps average what it has seen (the
+# n-th 1/(n + 8) of the way to the bit: apm_first) until its fixed rate, now 2^-8, is the larger
+# step; most of the 2^16-row APMs' nodes learn from a few bits only.  Measured codec only,
+# Calgary / Canterbury / the C headers and libpython: level 9 without its GRU 1.5870 / 0.9247 /
+# 1.0099 -> 1.5836 / 0.9222 / 1.0094 (apm_first 2 1.5885, 4 1.5856, 16 with rate 8 1.5840;
+# rate 6 1.5849, 7 1.5840, 9 1.5834 / 0.9220 / 1.0096); level 5 1.6142 / 0.9379 / 1.0454 ->
+# 1.6107 / 0.9355 / 1.0443; level 4 1.6612 / 0.9684 / 1.1393 -> 1.6614 / 0.9681 / 1.1406 (rate
+# 7: 1.6622 / 0.9686 / 1.1406): not taken there.
+# Then level 9's first-layer mixers twice, the copies learning at a quarter of the rate
+# (mixer_scale, in quarters): the final mixers weigh a fast and a slow estimate under each
+# selector.  1.5836 / 0.9222 / 1.0094 -> 1.5792 / 0.9184 / 1.0044 (the copies at half the rate
+# 1.5802 / 0.9194 / 1.0058, at twice 1.5852 / 0.9238 / 1.0059; three copies at 1, 1/4 and 1/2
+# 1.5794 / 0.9188 / 1.0042; the first at 3/2 1.5792 / 0.9188 / 1.0032; no copies, all at half
+# the rate 1.5816 / 0.9190 / 1.0137).  Each copy costs about a third of level 9's time without
+# its GRU, about 2% with it.  Tried, not kept: a learned mix of the APMs' and the mixers' outputs
+# in place of their fixed average (1.5831 / 0.9219 / 1.0085, a new component for 0.0005), the
+# APMs of two and three bytes hashed to 2^18 rows instead of 2^16 (1.5834 / 0.9221 / 1.0089),
+# a table of 2^26 slots (1.5834 / 0.9221 / 1.0082, four times the memory), every mixer error
+# trained (TRAIN_MIN_ERROR 0: 1.5828 / 0.9208 / 1.0105).
+_APM_COUNTED = dict(apm_first=8, apm_rate=8)
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
@@ -355,6 +375,8 @@ _LONG_MATCH = dict(long_match_min=16, long_match_bits=20)
 # 0.9395 / 1.0500; both: 1.6156 / 0.9390 / 1.0497, a fourth APM's time for 0.0004).
 _APMS5 = ["c0", "c1", "c2"]
 
+_MIXERS9 = _MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape", "c0"]
+
 LEVELS = {
     1: dict(_BASE, contexts=_FAST, mixers=["c0c1hi"], apms=[], slot_bits=20),
     2: dict(_BASE, contexts=_TEXT, mixers=["c0"], apms=["c1"]),
@@ -364,7 +386,7 @@ LEVELS = {
             init_weight=0.08, final_mixers=_FINAL_C1),
     5: dict(_BASE, **_IMAGE, **_LONG_MATCH, contexts=_BALANCED5 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "shape"], apms=_APMS5, init_weight=0.04,
-            rate_boost=4, final_mixers=_FINAL_C1),
+            rate_boost=4, final_mixers=_FINAL_C1, **_APM_COUNTED),
     6: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_FULL6 + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["insn", "column", "image", "shape"],
             apms=_APMS9, slot_bits=23, byte_models=[_GRU]),
@@ -374,9 +396,9 @@ LEVELS = {
     8: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH, contexts=_MAX + _MATCH_CLASSES,
             mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
-    9: dict(_BASE, **_STRONG, **_IMAGE, **_LONG_MATCH,
+    9: dict(_BASE, **dict(_STRONG, **_APM_COUNTED), **_IMAGE, **_LONG_MATCH,
             contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9 + _LINES9,
-            mixers=_MIXERS4 + ["c1", "insn", "byte", "column", "image", "shape", "c0"],
+            mixers=_MIXERS9 * 2, mixer_scale=[4] * len(_MIXERS9) + [1] * len(_MIXERS9),
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 

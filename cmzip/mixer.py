@@ -9,7 +9,7 @@ every sum is exact and the order of the additions cannot change a bit.
 
 APM (adaptive probability map, or SSE): refines a probability given a context by interpolating
 between 25 learned points spaced along the stretch axis of that context's row; the nearer point
-learns from each bit.
+learns from each bit, at a fixed rate or (apm_first > 0) first as an average of what it has seen.
 """
 import numpy as np
 
@@ -22,6 +22,11 @@ APM_NODES = 2 * SMAX // APM_STEP + 2          # 25 nodes cover [-SMAX, SMAX]
 
 
 WEIGHT_LIMIT = (1 << 19) - 1    # |w| < 8.0
+# An APM node: its 22-bit probability, and above it (apm_first > 0) how often it has learned,
+# up to 2^rate (at most 2^8: within int32)
+APM_COUNT_SHIFT = 22
+APM_P_MASK = (1 << 22) - 1
+MAX_APM_RATE = 8
 
 # Model version 17: the mixers compute in int32, as the vector units do eight at a time, where
 # they computed in int64 (four at a time; numba widens int32 arithmetic to int64 unless each
@@ -119,7 +124,7 @@ def apm_predict(t, row, s):
     u = s + SMAX                                     # 0 .. 2 * SMAX
     lo = row * APM_NODES + (u >> 8)
     w = u & 255
-    p = (np.int64(t[lo]) * (256 - w) + np.int64(t[lo + 1]) * w) >> 14
+    p = ((np.int64(t[lo]) & APM_P_MASK) * (256 - w) + (np.int64(t[lo + 1]) & APM_P_MASK) * w) >> 14
     if p < 1:
         p = 1
     elif p > 65535:
@@ -128,11 +133,19 @@ def apm_predict(t, row, s):
 
 
 @inline
-def apm_update(t, node, bit, rate):
-    v = np.int64(t[node])
-    v += ((bit << 22) - v) >> rate
+def apm_update(t, node, bit, rate, first):
+    """Move the node towards the bit by 2^-rate; with first > 0, by 1/(n + first) after n
+    updates while that is the larger step (the node's count is kept above its 22 bits)."""
+    raw = np.int64(t[node])
+    v = raw & APM_P_MASK
+    n = raw >> APM_COUNT_SHIFT
+    if first > 0 and n + first < (1 << rate):
+        v += ((bit << 22) - v) // (n + first)
+        n += 1
+    else:
+        v += ((bit << 22) - v) >> rate
     if v < 64:
         v = 64
     elif v > (1 << 22) - 64:
         v = (1 << 22) - 64
-    t[node] = v
+    t[node] = v | (n << APM_COUNT_SHIFT)

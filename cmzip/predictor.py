@@ -31,8 +31,8 @@ import numpy as np
 from .exact import SMAX, SQUASH, STRETCH
 from .hashtable import find_slot, new_table, prefetch_line
 from .jit import count, inline
-from .mixer import (apm_predict, apm_prefetch, apm_update, check_mixer, dot, new_apm, new_weights,
-                    padded, train)
+from .mixer import (MAX_APM_RATE, apm_predict, apm_prefetch, apm_update, check_mixer, dot,
+                    new_apm, new_weights, padded, train)
 from .models import history as hist_mod
 from .models import image as image_mod
 from .models import match as match_mod
@@ -94,6 +94,7 @@ class Config(NamedTuple):
     contexts: np.ndarray        # int64 context ids (models/contexts.py)
     selectors: np.ndarray       # int64 selector ids of the first-layer mixers
     set_offset: np.ndarray      # int64: where each first-layer mixer's weight sets start
+    mixer_scale: np.ndarray     # int64: each first-layer mixer's rate, in quarters of the set's
     finals: np.ndarray          # int64 selector ids of the final mixers
     final_offset: np.ndarray    # int64: where each final mixer's weight sets start
     apms: np.ndarray            # int64 APM context ids
@@ -107,6 +108,8 @@ class Config(NamedTuple):
     n_ext: int                  # inputs from byte learners
     final_rate: int
     apm_rate: int
+    apm_first: int              # 0: APM nodes learn at 2^-apm_rate; else at 1/(n + apm_first)
+                                # after n steps while that is faster (mixer.apm_update)
 
 
 class Model(NamedTuple):
@@ -199,7 +202,12 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
     ext_at = image_at + n_image
     n_inputs = ext_at + n_ext + 1
     set_rate = _set_rates(config)
-    check_mixer(padded(n_inputs), [int(set_rate.max())])           # the first layer
+    scales = config.get("mixer_scale", [4] * k)
+    if len(scales) != k or min(scales) < 1:
+        raise ValueError("mixer_scale: a rate of at least 1/4 for each first-layer mixer")
+    if config.get("apm_first", 0) < 0 or not 1 <= config["apm_rate"] <= MAX_APM_RATE:
+        raise ValueError(f"APM rates are 2^-1 to 2^-{MAX_APM_RATE}")
+    check_mixer(padded(n_inputs), [int(set_rate.max()) * max(scales) // 4])  # the first layer
     check_mixer(padded(k + 1), [config["final_lr"]])                 # the final mixers
     cfg = Config(ctx_count=_count(n_ctx, unrolled), mixer_count=_count(k, unrolled),
                  final_count=_count(len(finals), unrolled),
@@ -211,6 +219,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
                  contexts=contexts,
                  selectors=np.array([s[0] for s in selectors], dtype=np.int64),
                  set_offset=np.cumsum([0] + [s[1] for s in selectors])[:-1].astype(np.int64),
+                 mixer_scale=np.array(scales, dtype=np.int64),
                  finals=np.array([s[0] for s in finals], dtype=np.int64),
                  final_offset=np.cumsum([0] + [s[1] for s in finals])[:-1].astype(np.int64),
                  apms=np.array([a[0] for a in apms], dtype=np.int64),
@@ -221,7 +230,7 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
                                          unrolled),
                  match_at=match_at, image_at=image_at, ext_at=ext_at,
                  n_ext=n_ext, final_rate=config["final_lr"],
-                 apm_rate=config["apm_rate"])
+                 apm_rate=config["apm_rate"], apm_first=config.get("apm_first", 0))
     # each byte touches two slots per context: a table of about that many slots, up to the
     # level's limit
     slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
@@ -464,13 +473,14 @@ def update_bit(m, bit):
             row = m.rows[i]
             n = np.int64(m.trained[row])
             m.trained[row] = n + (n < (RATE_STEPS << RATE_SHIFT) - 1)
-            train(m.w, row, m.x, n_inputs, err, m.set_rate[n >> RATE_SHIFT])
+            train(m.w, row, m.x, n_inputs, err,
+                  (m.set_rate[n >> RATE_SHIFT] * cfg.mixer_scale[i]) >> 2)
     if k > 1:
         for f in range(count(cfg.final_count)):
             train(m.w2, m.final_rows[f], m.x2, m.x2.shape[0], (bit << 16) - m.final_p[f],
                   cfg.final_rate)
     for i in range(count(cfg.apm_count)):
-        apm_update(m.apm, m.apm_node[i], bit, cfg.apm_rate)
+        apm_update(m.apm, m.apm_node[i], bit, cfg.apm_rate, cfg.apm_first)
 
 
 @inline

@@ -397,8 +397,28 @@ def test_apm_starts_as_the_identity_and_learns_its_context():
         assert abs(q - p) < p * 0.08 + 30           # linear between nodes 1 nat apart
     for _ in range(600):
         q, node = apm_predict(t, 1, 0)
-        apm_update(t, node, 1, 7)
+        apm_update(t, node, 1, 7, 0)
     assert apm_predict(t, 1, 0)[0] > 60000 and abs(apm_predict(t, 0, 0)[0] - 32768) < 100
+
+
+def test_apm_node_first_averages_then_learns_at_its_rate():
+    """With apm_first = 8 a node's n-th step is 1/(n + 8) of the way to the bit (the count kept
+    above its 22 bits, the prediction reading only those), until 2^-rate is the larger step."""
+    t = new_apm(1)
+    _, node = apm_predict(t, 0, 0)
+    v = int(t[node])
+    for n in range(56):                      # 56 + 8 = 2^6
+        apm_update(t, node, 1, 6, 8)
+        v += ((1 << 22) - v) // (n + 8)
+        assert int(t[node]) & ((1 << 22) - 1) == v and int(t[node]) >> 22 == n + 1
+    apm_update(t, node, 0, 6, 8)
+    assert int(t[node]) == (v - (v >> 6)) | (56 << 22)      # now 2^-6, the count stays
+    assert apm_predict(t, 0, 0)[0] > 60000                   # the count is not part of p
+    # without apm_first the same node learns at 2^-6 from the start
+    t = new_apm(1)
+    v = int(t[node])
+    apm_update(t, node, 1, 6, 0)
+    assert int(t[node]) == v + (((1 << 22) - v) >> 6)
 
 
 def test_statemap_probability_never_goes_below_zero():
