@@ -124,7 +124,9 @@ def apm_predict(t, row, s):
     u = s + SMAX                                     # 0 .. 2 * SMAX
     lo = row * APM_NODES + (u >> 8)
     w = u & 255
-    p = ((np.int64(t[lo]) & APM_P_MASK) * (256 - w) + (np.int64(t[lo + 1]) & APM_P_MASK) * w) >> 14
+    left = np.int64(t[lo]) & APM_P_MASK              # (the count above the 22 bits is not
+    right = np.int64(t[lo + 1]) & APM_P_MASK         # part of the probability)
+    p = (left * (256 - w) + right * w) >> 14
     if p < 1:
         p = 1
     elif p > 65535:
