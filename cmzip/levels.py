@@ -264,8 +264,8 @@ _APMS9 = ["c0", "c1", "c2", "c3"]
 # selector.  1.5836 / 0.9222 / 1.0094 -> 1.5792 / 0.9184 / 1.0044 (the copies at half the rate
 # 1.5802 / 0.9194 / 1.0058, at twice 1.5852 / 0.9238 / 1.0059; three copies at 1, 1/4 and 1/2
 # 1.5794 / 0.9188 / 1.0042; the first at 3/2 1.5792 / 0.9188 / 1.0032; no copies, all at half
-# the rate 1.5816 / 0.9190 / 1.0137).  Each copy costs about a third of level 9's time without
-# its GRU, about 2% with it.  Tried, not kept: a learned mix of the APMs' and the mixers' outputs
+# the rate 1.5816 / 0.9190 / 1.0137).  The copies cost about a third of level 9's time without
+# its GRU (codec only, about 120 -> 90 KB/s, two files at once); with it, not yet measured.  Tried, not kept: a learned mix of the APMs' and the mixers' outputs
 # in place of their fixed average (1.5831 / 0.9219 / 1.0085, a new component for 0.0005), the
 # APMs of two and three bytes hashed to 2^18 rows instead of 2^16 (1.5834 / 0.9221 / 1.0089),
 # a table of 2^26 slots (1.5834 / 0.9221 / 1.0082, four times the memory), every mixer error
