@@ -14,7 +14,7 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 4
 
 # Bumped whenever the coded bits change for the same config (a model or coder change), so that
 # the fingerprint in the header tells an old file from a new decoder with a clear message.
-MODEL_VERSION = 18
+MODEL_VERSION = 19
 
 _FAST = ["o1", "o2", "o3", "o4"]
 _TEXT = ["o1", "o2", "o3", "o4", "o6", "word"]
@@ -271,6 +271,28 @@ _APMS9 = ["c0", "c1", "c2", "c3"]
 # a table of 2^26 slots (1.5834 / 0.9221 / 1.0082, four times the memory), every mixer error
 # trained (TRAIN_MIN_ERROR 0: 1.5828 / 0.9208 / 1.0105).
 _APM_COUNTED = dict(apm_first=8, apm_rate=8)
+# Model version 19 (level 9): four first-layer mixers with weight sets by larger contexts
+# (predictor.SELECTORS: the last byte with the partial byte, the last two and the last three
+# bytes hashed to 13 bits with the bit position, the current word with the partial byte hashed
+# to 16 bits), indirect contexts of orders 3 and 4 (the last byte with the last two bytes that
+# followed the last three / four: ind3, ind4), and bit-history states that keep the last bit
+# where both values have been seen in at most 10 bits (statemap.py).  Measured codec only, level
+# 9 without its GRU, Calgary / Canterbury / the C headers and libpython, from 1.5792 / 0.9184 /
+# 1.0044, each alone: c2c1 1.5769 / 0.9176 / 0.9990, c1c0 1.5779 / 0.9180 / 1.0011, the word
+# (hashed to 9 bits) with the bit position 1.5779 / 0.9178 / 1.0039, ind3 1.5776 / 0.9179 /
+# 1.0027, the states 1.5785 / 0.9186 / 1.0025 (up to 6 bits: 1.5788 / 0.9184 / 1.0037); c2c1
+# with c3c2c1 1.5761 / 0.9173 / 0.9977, with wordc0 1.5759 / 0.9171 / 0.9984, with the last two
+# bytes and the partial byte 1.5766 / 0.9175 / 0.9980; the four selectors and ind3 1.5737 /
+# 0.9164 / 0.9942; ind4 beside ind3 -0.0004 / -0.0002 / -0.0004, the states -0.0006 / +0.0001 /
+# -0.0017 (each measured beside c2c1, the word, c1c0 and ind3).  Tried, not kept: c2c1 twice
+# (the copy at a quarter of the rate: 1.5769 / 0.9175 / 0.9985), a fifth final mixer by c2c1
+# (1.5775), the four final mixers twice (the copies at a third of the rate: 1.5774), the APMs
+# twice (the copies at rate 6: 1.5796), a fourth input per context from a StateMap that adapts
+# fast (limit 20: 1.5824), o7 (1.5770 beside c2c1), the indirect context of the last two bytes
+# with both followers (1.5789), mixer_lr 14 (1.5768 beside c2c1), a new weight set starting from
+# the first mixer's set instead of the initial weights (1.5741 against 1.5737).
+_SELECTORS9 = ["c2c1", "wordc0", "c3c2c1", "c1c0"]
+_INDIRECT9 = ["ind3", "ind4"]
 
 # The byte learners of the stronger levels.  The GRU runs compiled inside the block loop
 # (models/gru_core.py): every `every` bytes it back-propagates the last `every` predictions through
@@ -397,9 +419,10 @@ LEVELS = {
             mixers=_MIXERS4 + ["c1", "byte", "column", "image", "shape"],
             apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
     9: dict(_BASE, **dict(_STRONG, **_APM_COUNTED), **_IMAGE, **_LONG_MATCH,
-            contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9 + _LINES9,
-            mixers=_MIXERS9 * 2, mixer_scale=[4] * len(_MIXERS9) + [1] * len(_MIXERS9),
-            apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
+            contexts=_FULL9 + _MATCH_CLASSES + _CLASSES9 + _LINES9 + _INDIRECT9,
+            mixers=_MIXERS9 * 2 + _SELECTORS9,
+            mixer_scale=[4] * len(_MIXERS9) + [1] * len(_MIXERS9) + [4] * len(_SELECTORS9),
+            last_bit_until=10, apms=_APMS9, slot_bits=24, byte_models=[_GRU_STRONG]),
 }
 
 
@@ -517,6 +540,7 @@ def describe_level(level, flags=0, first_block_len=None):
 def level_memory(level):
     """About how many bytes a stream's models take at a level, at most (the tables; small
     inputs get smaller ones): what -T 0 budgets per thread."""
+    from .predictor import weight_bytes      # (predictor.py imports nothing of this module)
     cfg = LEVELS[check_level(level)]
     apm_rows = {"c0": 256, "c1": 1 << 16, "c2": 1 << 16, "c3": 1 << 16}
     learners = 64 << 20 if cfg.get("byte_models") else 0
@@ -526,4 +550,4 @@ def level_memory(level):
             # contexts, up to 2^22 for each wide one (models/image.py)
             + (min(cfg.get("image", 0), 8) << 18) + (max(cfg.get("image", 0) - 8, 0) << 24)
             + ((8 << cfg["long_match_bits"]) if cfg.get("long_match_min") else 0)
-            + learners)
+            + weight_bytes(cfg, len(cfg.get("byte_models", []))) + learners)

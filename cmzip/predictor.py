@@ -36,8 +36,9 @@ from .mixer import (MAX_APM_RATE, apm_predict, apm_prefetch, apm_update, check_m
 from .models import history as hist_mod
 from .models import image as image_mod
 from .models import match as match_mod
-from .models.contexts import CONTEXT_IDS, USES_FOLLOWERS, USES_RECORDS, context_hash, hash32
-from .models.history import C4, LINE, POS, SHAPE, word_start
+from .models.contexts import (CONTEXT_IDS, USES_FOLLOWERS, USES_LONG_FOLLOWERS, USES_RECORDS,
+                              context_hash, hash32)
+from .models.history import C4, LINE, POS, SHAPE, WORD, word_start
 from .statemap import STEP, new_statemap, sm_p16, sm_update, state_tables
 
 BIAS = 256                      # a constant input lets every mixer learn an offset
@@ -62,7 +63,11 @@ RATE_STEPS = 1024
 SELECTORS = {"c0": (0, 256), "c1": (1, 256), "match": (2, 16 * 8), "order": (3, 16 * 8),
              "c2bits": (4, 256), "byte": (5, 12 * 8), "insn": (6, 4 * 64),
              "order_match": (7, 16 * 3 * 8), "c2": (8, 256), "c0c1hi": (9, 256 * 8),
-             "column": (10, 64 * 8), "image": (11, 33 * 8), "shape": (12, 512 * 8)}
+             "column": (10, 64 * 8), "image": (11, 33 * 8), "shape": (12, 512 * 8),
+             # (model version 19, level 9) larger contexts, hashed where they exceed 2^16 sets:
+             # a set is chosen rarely, and learns fast while it is new (_set_rates)
+             "c1c0": (13, 1 << 16), "c2c1": (14, 1 << 16), "c3c2c1": (15, 1 << 16),
+             "wordc0": (16, 1 << 16)}
 # APM contexts: name -> (id, number of rows)
 APMS = {"c0": (0, 256), "c1": (1, 1 << 16), "c2": (2, 1 << 16), "c3": (3, 1 << 16)}
 
@@ -102,6 +107,7 @@ class Config(NamedTuple):
     detect_records: tuple       # the History looks for fixed-length records (record contexts,
                                 # the bit-image model's rows)
     track_followers: tuple      # the History keeps each context's followers (indirect contexts)
+    track_long_followers: tuple  # ... and those of the last three and four bytes (ind3, ind4)
     match_at: int               # where the match models' inputs start in x (two each)
     image_at: int               # where the bit-image model's inputs start in x
     ext_at: int                 # where the byte learners' inputs start in x
@@ -180,6 +186,18 @@ def _set_rates(config):
     return rate + (rate * boost * half) // (n + half)
 
 
+def weight_bytes(config, n_ext):
+    """The bytes the first-layer mixers' weights take (int32, every set of every mixer): up to
+    about 200 MiB at level 9, whose four largest selectors have 2^16 sets each."""
+    n_ctx = len(config["contexts"])
+    n_inputs = (n_ctx * (1 + bool(config.get("deterministic_inputs"))
+                         + bool(config.get("linear_inputs")))
+                + 2 * bool(config["match"]) + 2 * bool(config.get("long_match_min"))
+                + config.get("image", 0) + n_ext + 1)
+    sets = sum(SELECTORS[s][1] for s in config["mixers"])
+    return sets * padded(n_inputs) * 4 + sets * 2      # (and the uint16 training counts)
+
+
 def new_model(config, first_block_len, n_ext=0, unrolled=True):
     """Fresh models for a stream whose first block (the whole input, if shorter than a block)
     has first_block_len bytes: tables no bigger than that data can fill.  unrolled: whether the
@@ -228,14 +246,17 @@ def new_model(config, first_block_len, n_ext=0, unrolled=True):
                                                            for c in config["contexts"]), unrolled),
                  track_followers=_switch(any(c in USES_FOLLOWERS for c in config["contexts"]),
                                          unrolled),
+                 track_long_followers=_switch(
+                     any(c in USES_LONG_FOLLOWERS for c in config["contexts"]), unrolled),
                  match_at=match_at, image_at=image_at, ext_at=ext_at,
                  n_ext=n_ext, final_rate=config["final_lr"],
                  apm_rate=config["apm_rate"], apm_first=config.get("apm_first", 0))
     # each byte touches two slots per context: a table of about that many slots, up to the
     # level's limit
     slot_bits = _bits_for(2 * n * max(n_ctx, 1), 12, config["slot_bits"])
-    nxt, total, one_sided = state_tables()
-    sm = np.concatenate([new_statemap(n_ctx),
+    last_bit_until = config.get("last_bit_until", 0)
+    nxt, total, one_sided = state_tables(last_bit_until)
+    sm = np.concatenate([new_statemap(n_ctx, True, last_bit_until),
                          new_statemap(2 * match_mod.N_BUCKETS, False),
                          new_statemap(2 * match_mod.N_BUCKETS, False)])
     x = np.zeros(padded(n_inputs), dtype=np.int32)       # zeros after the bias: mixer.py
@@ -432,7 +453,21 @@ def _selector(m, sid, c0, bitpos):
         return m.image.s[image_mod.NEIGHBOURS] * 8 + bitpos
     if sid == 12:               # the classes of the last three runs of bytes, and the bit
         return (m.hist.s[SHAPE] & 511) * 8 + bitpos    # position
+    if sid == 13:               # the previous byte and the bits of this byte so far
+        return c0 | (m.b[B_C1] << 8)
+    if sid == 14:               # the last two bytes (hashed to 13 bits), and the bit position
+        return _hash13(m.hist.s[C4] & 0xFFFF) | bitpos
+    if sid == 15:               # the last three bytes (hashed to 13 bits), and the bit position
+        return _hash13(m.hist.s[C4] & 0xFFFFFF) | bitpos
+    if sid == 16:               # the current word and the bits of this byte so far (hashed)
+        return ((((m.hist.s[WORD] & 0xFFFFFF) * 0x2F0F1F3B + c0) * 0x9E3779B1) >> 16) & 0xFFFF
     return m.b[B_INSN]          # where in a 32-bit word, and the previous word's first byte
+
+
+@inline
+def _hash13(v):
+    """v (below 2^24) hashed to 13 bits, times 8 (room for the bit position below)."""
+    return ((v * 0x9E3779B1) >> 13) & 0xFFF8
 
 
 @inline
@@ -487,7 +522,8 @@ def update_bit(m, bit):
 def update_byte(m, byte):
     """After the 8th bit: the history, the match models and the contexts move on a byte."""
     cfg = m.cfg
-    hist_mod.push(m.hist, byte, cfg.detect_records, cfg.track_followers)
+    hist_mod.push(m.hist, byte, cfg.detect_records, cfg.track_followers,
+                  cfg.track_long_followers)
     if cfg.use_match:
         match_mod.update_byte(m.match, m.hist)
     if cfg.use_long_match:

@@ -19,7 +19,7 @@ from cmzip.statemap import (COUNT_BITS, NEXT_STATE, STATE_COUNTS, STEP, new_stat
 def _history_after(data, detect_records=False, buf_bits=16, track_followers=True):
     h = hm.new_history(buf_bits)
     for byte in data:
-        hm.push(h, byte, detect_records, track_followers)
+        hm.push(h, byte, detect_records, track_followers, track_followers)
     return h
 
 
@@ -196,7 +196,14 @@ def test_indirect_history_keeps_the_followers_of_each_context():
     assert h.ind1[ord(".")] == int.from_bytes(b"ax", "big")
     assert h.ind2[int.from_bytes(b"xy", "big")] == int.from_bytes(b"12", "big")
     assert h.ind2[int.from_bytes(b".a", "big")] == int.from_bytes(b"ST", "big")
+    # ind3: the last two followers of the last three bytes, by their hash
+    h3 = _history_after(b"abcX.abcY.")
+    assert h3.ind3[hm.followers_key(int.from_bytes(b"abc", "big"))] == int.from_bytes(b"XY", "big")
+    assert h3.ind3[hm.followers_key(int.from_bytes(b"cY.", "big"))] == 0    # nothing followed yet
+    assert h3.ind4[hm.followers_key(int.from_bytes(b".abc", "big"))] == ord("Y")
+    assert h3.ind4[hm.followers_key(int.from_bytes(b"abcX", "big"))] == ord(".")
     assert not _history_after(b"aQ.aR.", track_followers=False).ind1.any()  # levels without them
+    assert not _history_after(b"aQ.aR.", track_followers=False).ind3.any()
 
 
 def test_indirect_contexts_name_the_follower_to_come():
@@ -208,7 +215,7 @@ def test_indirect_contexts_name_the_follower_to_come():
     for i, byte in enumerate(data):
         if i > 100 and data[i - 1] == ord("a"):
             keys[byte].add(context_hash(h, CONTEXT_IDS["ind1"], 0))
-        hm.push(h, byte, False, True)
+        hm.push(h, byte, False, True, True)
     assert len(keys[ord("X")]) == 1 and len(keys[ord("Y")]) == 1
     assert keys[ord("X")] != keys[ord("Y")]
     # the same followers after other bytes give the same key; another last byte another one
@@ -315,6 +322,31 @@ def test_state_machine_counts_both_bits_and_discounts_the_other():
     assert n0 == 1 and n1 < 5                          # the old run is discounted
     assert total[s] == n0 + n1 and (NEXT_STATE[:, 0] < 256).all()
     assert one_sided[nxt[2 * 0 + 1]] == 1 and one_sided[s] == 0 and one_sided[0] == 0
+
+
+def _state_after(nxt, bits):
+    s = 0
+    for bit in bits:
+        s = nxt[2 * s + bit]
+    return s
+
+
+def test_level_9_states_keep_the_last_bit_of_short_mixed_histories():
+    nxt, total, one_sided = state_tables(10)
+    plain = state_tables()[0]
+    # "01" and "10" are one state (a 0 and a 1) without the last bit, two with it
+    assert _state_after(plain, [0, 1]) == _state_after(plain, [1, 0])
+    s01, s10 = _state_after(nxt, [0, 1]), _state_after(nxt, [1, 0])
+    assert s01 != s10 and total[s01] == total[s10] == 2 and not one_sided[s01]
+    # one-sided histories need no last bit
+    assert one_sided[_state_after(nxt, [1, 1, 1])] and total[_state_after(nxt, [1, 1, 1])] == 3
+    # (8, 1) ending in 0 and in 1 (the run of zeros discounted by the one): two states; (10, 1),
+    # beyond 10 bits in all, one again
+    assert _state_after(nxt, [1] + [0] * 8) != _state_after(nxt, [0] * 14 + [1])
+    assert _state_after(nxt, [1] + [0] * 10) == _state_after(nxt, [0] * 18 + [1])
+    assert total[_state_after(nxt, [1] + [0] * 10)] == 11 and (nxt < 256).all()
+    with pytest.raises(ValueError):
+        state_tables(12)                                # more than 256 states
 
 
 def test_mixer_learns_to_trust_the_input_that_is_right():
@@ -438,7 +470,7 @@ def _image_after(data, width, wide_bits=None):
     h.s[hm.RECORD] = width
     im_mod.start_byte(im, h)
     for byte in data:
-        hm.push(h, byte, False, False)
+        hm.push(h, byte, False, False, False)
         h.s[hm.RECORD] = width
         im_mod.start_byte(im, h)
     return im, h
@@ -559,7 +591,7 @@ def test_image_model_learns_rows_that_repeat_the_row_above():
                 cost[at // width] -= np.log2(p1 if bit else 1 - p1)
                 im_mod.update_bit(im, bit, 1, STEP)
             c0 = (c0 << 1) | bit
-        hm.push(h, byte, False, False)
+        hm.push(h, byte, False, False, False)
         h.s[hm.RECORD] = width
     per_pixel = cost / (8 * width)
     assert per_pixel[:3].mean() > 0.8                   # no rows above yet: a bit a pixel
@@ -590,7 +622,7 @@ def _matches_after(data, min_len):
     h = hm.new_history(16)
     m = match_mod.new_match(12, min_len)
     for byte in data:
-        hm.push(h, byte, False, False)
+        hm.push(h, byte, False, False, False)
         match_mod.update_byte(m, h)
     return m.s[match_mod.LEN], m.s[match_mod.PREDICTED] - 256
 

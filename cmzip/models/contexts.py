@@ -12,7 +12,7 @@ import numpy as np
 
 from ..jit import inline
 from .history import (C4, C8, LINE, NEST, POS, RECORD, SHAPE, WORD, WORD1, WORD2, byte_back,
-                      char_class, column_above, is_letter, word_start)
+                      char_class, column_above, followers_key, is_letter, word_start)
 
 M32 = 0xFFFFFFFF
 
@@ -73,9 +73,14 @@ CONTEXT_IDS = {
     # (45: measured, not kept: levels.py)
     "shapeword2": 46, # the last 3 runs' classes, and the previous word
     "linecol": 47,    # the line's first two bytes, and the column (beyond 255 counted as 255)
+    # the last byte with the last two bytes that followed the last three (four) bytes: indirect
+    # contexts of orders 3 and 4 (history.ind3, ind4)
+    "ind3": 48,
+    "ind4": 49,
 }
 USES_RECORDS = {"rec1", "rec2", "rec3", "column"}
 USES_FOLLOWERS = {"ind1", "ind2"}
+USES_LONG_FOLLOWERS = {"ind3", "ind4"}
 
 
 @inline
@@ -236,4 +241,10 @@ def context_hash(h, cid, expected):
         first = byte_back(h, column) if column >= 1 else 0
         second = byte_back(h, column - 1) if column >= 2 else 0
         lo = first | (second << 8) | (column << 16)
+    elif cid == 48:
+        lo = c4 & 0xFF
+        hi = np.int64(h.ind3[followers_key(c4 & 0xFFFFFF)])
+    elif cid == 49:
+        lo = c4 & 0xFF
+        hi = np.int64(h.ind4[followers_key(c4)])
     return hash32(lo & M32, hi & M32, cid)

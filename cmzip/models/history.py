@@ -42,6 +42,9 @@ class History(NamedTuple):
     # recent lowest (a shift register of followers per context)
     ind1: np.ndarray         # uint16 (256,): the last 2 followers of each byte
     ind2: np.ndarray         # uint16 (65536,): the last 2 followers of each two bytes
+    ind3: np.ndarray         # uint16 (65536,): the last 2 followers of the last three bytes, by
+                             # their hash (followers_key)
+    ind4: np.ndarray         # uint16 (65536,): the same of the last four bytes
     # the same for words: the word that followed each word last (by its hash's low 16 bits)
     next_word: np.ndarray    # uint32 (65536,)
 
@@ -49,6 +52,7 @@ class History(NamedTuple):
 def new_history(buf_bits):
     return History(big_zeros(1 << buf_bits, np.uint8), np.zeros(N_SUMMARIES, dtype=np.int64),
                    np.zeros((256, 4), dtype=np.int64), np.zeros(256, dtype=np.uint16),
+                   np.zeros(1 << 16, dtype=np.uint16), np.zeros(1 << 16, dtype=np.uint16),
                    np.zeros(1 << 16, dtype=np.uint16), np.zeros(1 << 16, dtype=np.uint32))
 
 
@@ -115,7 +119,7 @@ def word_start(h, words_back):
 
 
 @inline
-def push(h, byte, detect_records, track_followers):
+def push(h, byte, detect_records, track_followers, track_long_followers):
     """Record the byte just coded.  The followers (indirect contexts) are kept only where a
     level reads them: their two stores cost level 1 about 7% of its time on book1."""
     s = h.s
@@ -123,6 +127,11 @@ def push(h, byte, detect_records, track_followers):
     h.buf[pos & (h.buf.shape[0] - 1)] = byte
     if track_followers:
         _push_followers(h, byte)
+    if track_long_followers:
+        key = followers_key(s[C4] & 0xFFFFFF)
+        h.ind3[key] = ((np.int64(h.ind3[key]) << 8) | byte) & 0xFFFF
+        key = followers_key(s[C4])
+        h.ind4[key] = ((np.int64(h.ind4[key]) << 8) | byte) & 0xFFFF
     s[C8] = ((s[C8] << 8) | (s[C4] >> 24)) & M32
     s[C4] = ((s[C4] << 8) | byte) & M32
     if is_letter(byte):
@@ -157,6 +166,12 @@ def _push_followers(h, byte):
     c2c1 = c4 & 0xFFFF
     h.ind1[c1] = ((np.int64(h.ind1[c1]) << 8) | byte) & 0xFFFF
     h.ind2[c2c1] = ((np.int64(h.ind2[c2c1]) << 8) | byte) & 0xFFFF
+
+
+@inline
+def followers_key(context):
+    """The last three or four bytes (below 2^32) hashed to 16 bits: their entry in ind3, ind4."""
+    return ((context * 0x2F0F1F3B) >> 16) & 0xFFFF
 
 
 @inline
